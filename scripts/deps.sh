@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# deps.sh: installs every Debian package strom's build, tests, benchmarks and demo need.
+# Idempotent and quiet when everything is present. Runs apt-get update only when a package is
+# missing from the local lists.
+set -euo pipefail
+
+packages=(
+  build-essential clang clang-format libclang-rt-14-dev
+  libcriterion-dev liburing-dev
+  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev
+  kcat librdkafka-dev python3 python3-kafka
+  nats-server libnats-dev redis-server libhiredis-dev
+  gnuplot hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+echo "deps: installing ${missing[*]}" >&2
+if ! $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

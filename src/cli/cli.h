@@ -1,0 +1,20 @@
+/*
+ * cli.h: the subcommands of the strom command. Each takes (argc, argv) with argv[0] the
+ * subcommand's name and returns the process exit code: 0 on success, 1 on an operating error
+ * (said on stderr), 2 on a usage error.
+ */
+#ifndef STROM_CLI_CLI_H
+#define STROM_CLI_CLI_H
+
+#define STROM_VERSION "0.1.0"
+
+struct cli_command {
+    const char *name;    /* the word after `strom` */
+    const char *summary; /* one line for `strom help` */
+    int (*run)(int argc, char **argv);
+};
+
+int cli_version(int argc, char **argv);
+int cli_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * main.c: the strom command. Dispatches on the first argument to a subcommand; each subcommand
+ * lives in its own file of src/cli/ and is listed in the table below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+    {"version", "print the version", cli_version},
+    {"help", "list the subcommands", cli_help},
+};
+
+enum { command_count = sizeof commands / sizeof commands[0] };
+
+int cli_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("strom.version  version:%s\n", STROM_VERSION);
+    return 0;
+}
+
+int cli_help(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("usage: strom COMMAND [ARGS...]\n\ncommands:\n");
+    for (int i = 0; i < command_count; i++) {
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        cli_help(argc, argv);
+        return 2;
+    }
+    for (int i = 0; i < command_count; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "strom: unknown command '%s'; 'strom help' lists them\n", argv[1]);
+    return 2;
+}
