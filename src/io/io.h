@@ -31,6 +31,57 @@ enum io_open_flags {
     IO_OPEN_EXCL = 1u << 3,   /* with CREATE: fail with STROM_ERR_EXISTS when present */
 };
 
+/* Readiness bits of a poller registration and of a poller event. */
+enum io_poll_bits {
+    IO_POLL_IN = 1u << 0,  /* readable (data, a pending connection, a signalled event) */
+    IO_POLL_OUT = 1u << 1, /* writable */
+    IO_POLL_ERR = 1u << 2, /* error or hang-up; reported whether asked for or not */
+};
+
+/* Operations of io_poller_control. */
+enum io_poll_op {
+    IO_POLL_ADD = 1,    /* register fd with events and token */
+    IO_POLL_MODIFY = 2, /* change the events and token of a registered fd */
+    IO_POLL_REMOVE = 3, /* unregister fd (events and token ignored) */
+};
+
+/* One ready descriptor returned by io_poller_wait: the token it was registered with. */
+struct io_poll_event {
+    uint64_t token;  /* the caller's token from IO_POLL_ADD/MODIFY */
+    uint32_t events; /* enum io_poll_bits that are ready */
+};
+
+/* A piece of a gathered send: len bytes at base. */
+struct io_iov {
+    const void *base;
+    size_t len;
+};
+
+/* The most pieces one io_sock_send takes (IOV_MAX is 1024 on Linux; we stay well below). */
+#define IO_IOV_MAX 64
+
+/* A poller or socket wait without a deadline. */
+#define IO_TIMEOUT_INFINITE UINT64_MAX
+
+/* Signals a process may catch, raise or send. Numbered by io, not by the OS. */
+enum io_signal {
+    IO_SIGNAL_TERM = 0, /* polite stop request */
+    IO_SIGNAL_INT = 1,  /* interactive stop (Ctrl-C) */
+    IO_SIGNAL_CHLD = 2, /* a child changed state */
+    IO_SIGNAL_HUP = 3,  /* hang-up; reserved for a config reload */
+    IO_SIGNAL_KILL = 4, /* cannot be caught; only for io_proc_kill */
+    IO_SIGNAL_PIPE = 5, /* write to a closed pipe; io_signal_ignore it */
+    IO_SIGNAL_COUNT_
+};
+
+/* How a child process ended, from io_proc_reap. */
+struct io_exit {
+    int32_t pid;           /* the child */
+    bool signalled;        /* true: killed by a signal (signal_number), false: exited (code) */
+    int32_t code;          /* exit code, when !signalled */
+    int32_t signal_number; /* the OS signal number, when signalled (for logs only) */
+};
+
 /* Called once per directory entry by io_dir_list; a non-OK return stops the listing. */
 typedef strom_err (*io_dir_entry_fn)(void *arg, const char *name);
 
@@ -75,6 +126,81 @@ struct io_vtable {
 
     /* Fills buf with len bytes of entropy (seeds; never used where a run must be replayable). */
     strom_err (*entropy)(struct io *io, void *buf, size_t len);
+    /* --- Network: TCP over IPv4 or IPv6 (appended by the node) ------------------------------
+     * host is a numeric address ("127.0.0.1", "::1") or "localhost". Every socket io returns is
+     * non-blocking and close-on-exec; connected sockets have TCP_NODELAY set. */
+    /* Listens on host:port (port 0: any free port) with SO_REUSEADDR and SO_REUSEPORT, so that
+     * several processes share one port and the kernel spreads connections between them.
+     * *port_out gets the bound port. Errors: INVALID_ARGUMENT (bad host), EXISTS (port taken). */
+    strom_err (*tcp_listen)(struct io *io, const char *host, uint16_t port, uint32_t backlog,
+                            int *fd_out, uint16_t *port_out);
+    /* Accepts one pending connection; AGAIN when none is pending. */
+    strom_err (*tcp_accept)(struct io *io, int listen_fd, int *fd_out);
+    /* Connects to host:port, waiting at most timeout_ns. Errors: NOT_CONNECTED (refused or
+     * unreachable), TIMEOUT, INVALID_ARGUMENT (bad host). */
+    strom_err (*tcp_connect)(struct io *io, const char *host, uint16_t port, uint64_t timeout_ns,
+                             int *fd_out);
+    /* Receives up to len bytes. *got > 0 with OK; AGAIN when nothing is there; CLOSED when the
+     * peer closed (or reset) the connection. */
+    strom_err (*sock_recv)(struct io *io, int fd, void *buf, size_t len, size_t *got);
+    /* Sends the iov_count pieces (at most IO_IOV_MAX) in order, as much as the socket takes now
+     * (MSG_NOSIGNAL: a closed peer is CLOSED, never SIGPIPE). *sent may be less than the total;
+     * AGAIN when nothing could be sent. */
+    strom_err (*sock_send)(struct io *io, int fd, const struct io_iov *iov, uint32_t iov_count,
+                           size_t *sent);
+    strom_err (*sock_close)(struct io *io, int fd);
+    /* Waits until fd is ready for any of events (enum io_poll_bits) or timeout_ns passes;
+     * *ready_out gets the ready bits (0 on timeout). For blocking clients without a poller. */
+    strom_err (*fd_wait)(struct io *io, int fd, uint32_t events, uint64_t timeout_ns,
+                         uint32_t *ready_out);
+
+    /* --- Poller: level-triggered readiness of many descriptors (epoll) ---------------------- */
+    strom_err (*poller_create)(struct io *io, int *poller_out);
+    strom_err (*poller_control)(struct io *io, int poller, enum io_poll_op op, int fd,
+                                uint32_t events, uint64_t token);
+    /* Waits up to timeout_ns (0: do not wait; IO_TIMEOUT_INFINITE: no deadline) for ready
+     * descriptors and stores at most events_max of them; *count_out may be 0 (timeout or a
+     * caught signal). */
+    strom_err (*poller_wait)(struct io *io, int poller, struct io_poll_event *events,
+                             uint32_t events_max, uint64_t timeout_ns, uint32_t *count_out);
+    strom_err (*poller_close)(struct io *io, int poller);
+
+    /* --- Events: wake-ups a poller can wait for (eventfd) -----------------------------------
+     * An event is readable (IO_POLL_IN) from a signal until it is drained. Created before a
+     * fork, the same event is shared by parent and children: one process signals, another
+     * waits for it in its poller. */
+    strom_err (*event_create)(struct io *io, int *fd_out);
+    strom_err (*event_signal)(struct io *io, int fd);
+    /* Clears the event; OK whether it was signalled or not. */
+    strom_err (*event_drain)(struct io *io, int fd);
+    strom_err (*event_close)(struct io *io, int fd);
+
+    /* --- Processes and signals --------------------------------------------------------------- */
+    /* Forks; *pid_out is 0 in the child and the child's id in the parent. */
+    strom_err (*proc_fork)(struct io *io, int32_t *pid_out);
+    /* Collects one ended child without waiting: OK with *exit_out filled, AGAIN when children
+     * run but none has ended, NOT_FOUND when there are no children. */
+    strom_err (*proc_reap)(struct io *io, struct io_exit *exit_out);
+    strom_err (*proc_kill)(struct io *io, int32_t pid, enum io_signal sig);
+    /* Ends the calling process at once with code (no atexit handlers, no stdio flush); does not
+     * return in the production io. */
+    void (*proc_exit)(struct io *io, int code);
+    int32_t (*proc_id)(struct io *io);
+    /* Makes the calling process get sig when its parent dies; NOT_FOUND when the parent is
+     * already gone (the caller should exit). Children of a node call it so that a killed
+     * supervisor leaves no process behind. */
+    strom_err (*proc_die_with_parent)(struct io *io, enum io_signal sig);
+    /* Installs a handler that only sets a flag for sig (no SA_RESTART, so a blocking wait
+     * returns early); io_signal_take reads and clears the flag. */
+    strom_err (*signal_catch)(struct io *io, enum io_signal sig);
+    strom_err (*signal_ignore)(struct io *io, enum io_signal sig);
+    strom_err (*signal_default)(struct io *io, enum io_signal sig);
+    bool (*signal_take)(struct io *io, enum io_signal sig);
+    /* Sleeps timeout_ns (a caught signal may end it early). */
+    void (*sleep_ns)(struct io *io, uint64_t timeout_ns);
+    /* Writes one log line (text, len bytes, ending in '\n') to the process's log (stderr) in one
+     * write, so lines of concurrent processes do not interleave. */
+    void (*log_write)(struct io *io, const char *text, size_t len);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -151,6 +277,94 @@ static inline strom_err io_futex_wake(struct io *io, uint32_t *addr, uint32_t co
 }
 static inline strom_err io_entropy(struct io *io, void *buf, size_t len) {
     return io->vt->entropy(io, buf, len);
+}
+
+static inline strom_err io_tcp_listen(struct io *io, const char *host, uint16_t port,
+                                      uint32_t backlog, int *fd, uint16_t *port_out) {
+    return io->vt->tcp_listen(io, host, port, backlog, fd, port_out);
+}
+static inline strom_err io_tcp_accept(struct io *io, int listen_fd, int *fd) {
+    return io->vt->tcp_accept(io, listen_fd, fd);
+}
+static inline strom_err io_tcp_connect(struct io *io, const char *host, uint16_t port,
+                                       uint64_t timeout_ns, int *fd) {
+    return io->vt->tcp_connect(io, host, port, timeout_ns, fd);
+}
+static inline strom_err io_sock_recv(struct io *io, int fd, void *buf, size_t len, size_t *got) {
+    return io->vt->sock_recv(io, fd, buf, len, got);
+}
+static inline strom_err io_sock_send(struct io *io, int fd, const struct io_iov *iov,
+                                     uint32_t iov_count, size_t *sent) {
+    return io->vt->sock_send(io, fd, iov, iov_count, sent);
+}
+static inline strom_err io_sock_close(struct io *io, int fd) {
+    return io->vt->sock_close(io, fd);
+}
+static inline strom_err io_fd_wait(struct io *io, int fd, uint32_t events, uint64_t timeout_ns,
+                                   uint32_t *ready) {
+    return io->vt->fd_wait(io, fd, events, timeout_ns, ready);
+}
+static inline strom_err io_poller_create(struct io *io, int *poller) {
+    return io->vt->poller_create(io, poller);
+}
+static inline strom_err io_poller_control(struct io *io, int poller, enum io_poll_op op, int fd,
+                                          uint32_t events, uint64_t token) {
+    return io->vt->poller_control(io, poller, op, fd, events, token);
+}
+static inline strom_err io_poller_wait(struct io *io, int poller, struct io_poll_event *events,
+                                       uint32_t events_max, uint64_t timeout_ns, uint32_t *count) {
+    return io->vt->poller_wait(io, poller, events, events_max, timeout_ns, count);
+}
+static inline strom_err io_poller_close(struct io *io, int poller) {
+    return io->vt->poller_close(io, poller);
+}
+static inline strom_err io_event_create(struct io *io, int *fd) {
+    return io->vt->event_create(io, fd);
+}
+static inline strom_err io_event_signal(struct io *io, int fd) {
+    return io->vt->event_signal(io, fd);
+}
+static inline strom_err io_event_drain(struct io *io, int fd) {
+    return io->vt->event_drain(io, fd);
+}
+static inline strom_err io_event_close(struct io *io, int fd) {
+    return io->vt->event_close(io, fd);
+}
+static inline strom_err io_proc_fork(struct io *io, int32_t *pid) {
+    return io->vt->proc_fork(io, pid);
+}
+static inline strom_err io_proc_reap(struct io *io, struct io_exit *exit_out) {
+    return io->vt->proc_reap(io, exit_out);
+}
+static inline strom_err io_proc_kill(struct io *io, int32_t pid, enum io_signal sig) {
+    return io->vt->proc_kill(io, pid, sig);
+}
+static inline void io_proc_exit(struct io *io, int code) {
+    io->vt->proc_exit(io, code);
+}
+static inline int32_t io_proc_id(struct io *io) {
+    return io->vt->proc_id(io);
+}
+static inline strom_err io_proc_die_with_parent(struct io *io, enum io_signal sig) {
+    return io->vt->proc_die_with_parent(io, sig);
+}
+static inline strom_err io_signal_catch(struct io *io, enum io_signal sig) {
+    return io->vt->signal_catch(io, sig);
+}
+static inline strom_err io_signal_ignore(struct io *io, enum io_signal sig) {
+    return io->vt->signal_ignore(io, sig);
+}
+static inline strom_err io_signal_default(struct io *io, enum io_signal sig) {
+    return io->vt->signal_default(io, sig);
+}
+static inline bool io_signal_take(struct io *io, enum io_signal sig) {
+    return io->vt->signal_take(io, sig);
+}
+static inline void io_sleep_ns(struct io *io, uint64_t timeout_ns) {
+    io->vt->sleep_ns(io, timeout_ns);
+}
+static inline void io_log_write(struct io *io, const char *text, size_t len) {
+    io->vt->log_write(io, text, len);
 }
 
 #endif
