@@ -48,7 +48,7 @@ INTEG_BIN := $(patsubst tests/integ/%.c,$(BUILD)/test/integ/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store
+        clean bench bench-store bench-base
 
 all: $(STROM) $(if $(GEN_TOOL_SRC),$(GEN_TOOL))
 
@@ -126,6 +126,9 @@ test:
 
 bench-store: $(BUILD)/bench/bench_store
 	$(BUILD)/bench/bench_store
+
+bench-base: $(BUILD)/bench/bench_base
+	$(BUILD)/bench/bench_base
 
 bench: benches
 	@scripts/bench.sh
