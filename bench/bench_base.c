@@ -1,17 +1,19 @@
 /*
  * bench_base.c: speed of the base library's hot paths: CRC-32C throughput by buffer size and the
- * cost of a random draw.
+ * cost of a random draw and of recording a value in a histogram.
  *
  * Method: each figure is the best of trials_count trials, each of which repeats the operation
  * until at least trial_ns have passed on the monotonic clock. The best rather than the mean,
  * because on a shared machine other processes only ever make a trial slower.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "base/assert.h"
 #include "base/bench.h"
 #include "base/crc32c.h"
+#include "base/hist.h"
 #include "base/rng.h"
 #include "io/io.h"
 
@@ -69,6 +71,32 @@ static double rng_draw_ns(struct io *io, struct rng *rng) {
     return best;
 }
 
+/* Nanoseconds per hist_record, over draws_per_round values spread log-uniformly over 1 ns .. 60 s
+ * (drawn beforehand, so that only the recording is timed). */
+static double hist_record_ns(struct io *io, struct rng *rng, struct hist *h) {
+    uint64_t values[draws_per_round];
+    for (int i = 0; i < draws_per_round; i++) {
+        values[i] = (uint64_t)exp(rng_double(rng) * log(60e9));
+    }
+    double best = 1e30;
+    for (int t = 0; t < trials_count; t++) {
+        uint64_t records = 0;
+        uint64_t start = io_clock_monotonic_ns(io);
+        uint64_t elapsed;
+        do {
+            for (int i = 0; i < draws_per_round; i++) {
+                hist_record(h, values[i]);
+            }
+            records += draws_per_round;
+            elapsed = io_clock_monotonic_ns(io) - start;
+        } while (elapsed < trial_ns);
+        double ns = (double)elapsed / (double)records;
+        best = ns < best ? ns : best;
+    }
+    strom_assert(hist_count(h) > 0);
+    return best;
+}
+
 static void add(struct bench *b, const char *name, double value, const char *unit,
                 const char *baseline) {
     strom_err err = bench_add(b, name, value, unit, baseline);
@@ -98,8 +126,13 @@ int main(void) {
         add(b, name, crc_gbps(&io, buf, sizes[i].len), "GB/s", NULL);
     }
     add(b, "rng.next_u64", rng_draw_ns(&io, &rng), "ns", NULL);
+    struct hist *h = malloc(sizeof *h);
+    strom_assert(h != NULL);
+    hist_reset(h);
+    add(b, "hist.record", hist_record_ns(&io, &rng, h), "ns", NULL);
 
     bench_print(b, stdout);
+    free(h);
     free(buf);
     free(b);
     return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hist.h"
 
 enum { number_bytes_max = 32 /* one formatted number with its NUL */ };
 
@@ -62,6 +63,38 @@ strom_err bench_add(struct bench *b, const char *name, double value, const char 
     f->value = value;
     b->figure_count++;
     return STROM_OK;
+}
+
+strom_err bench_add_hist(struct bench *b, const char *name, const struct hist *h, const char *unit,
+                         double unit_ns, const char *baseline) {
+    static const struct {
+        const char *suffix;
+        double p;
+    } points[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}, {"max", 100}};
+    enum { point_count = sizeof points / sizeof points[0] };
+    strom_assert(b != NULL && h != NULL && name != NULL && unit_ns > 0);
+    if (hist_count(h) == 0) {
+        return STROM_OK;
+    }
+    if (b->figure_count > BENCH_FIGURES_MAX - point_count) {
+        return STROM_ERR_LIMIT;
+    }
+    uint32_t count_before = b->figure_count;
+    strom_err err = STROM_OK;
+    for (int i = 0; i < point_count && err == STROM_OK; i++) {
+        char figure[BENCH_NAME_BYTES_MAX + 8];
+        char base[BENCH_NAME_BYTES_MAX + 8] = "";
+        snprintf(figure, sizeof figure, "%s.%s", name, points[i].suffix);
+        if (baseline != NULL && baseline[0] != '\0') {
+            snprintf(base, sizeof base, "%s.%s", baseline, points[i].suffix);
+        }
+        double value = (double)hist_percentile(h, points[i].p) / unit_ns;
+        err = bench_add(b, figure, value, unit, base);
+    }
+    if (err != STROM_OK) {
+        b->figure_count = count_before; /* undo the figures of this call */
+    }
+    return err;
 }
 
 const struct bench_figure *bench_find(const struct bench *b, const char *name) {

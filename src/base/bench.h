@@ -25,6 +25,8 @@
 
 #include "base/error.h"
 
+struct hist;
+
 enum {
     BENCH_FIGURES_MAX = 256,   /* figures per run */
     BENCH_NAME_BYTES_MAX = 96, /* name and baseline buffers, with the NUL */
@@ -57,6 +59,16 @@ void bench_init(struct bench *b);
  */
 strom_err bench_add(struct bench *b, const char *name, double value, const char *unit,
                     const char *baseline);
+
+/*
+ * Adds the percentiles of h as figures name.p50, name.p90, name.p99, name.p999 (99.9) and
+ * name.max, each divided by unit_ns (1 for "ns", 1000 for "us") and in unit. With a non-empty
+ * baseline, each figure's baseline is baseline.p50, baseline.p90, ... in the same way. Nothing is
+ * added when h is empty. Errors as bench_add (including a name too long for its suffix);
+ * STROM_ERR_LIMIT when the five do not all fit. b is unchanged on error.
+ */
+strom_err bench_add_hist(struct bench *b, const char *name, const struct hist *h, const char *unit,
+                         double unit_ns, const char *baseline);
 
 /* The figure named name, or NULL. */
 const struct bench_figure *bench_find(const struct bench *b, const char *name);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/bench.h"
+#include "base/hist.h"
 
 /* struct bench is too large for Criterion's worker stacks to hold comfortably; one per test. */
 static struct bench *bench_new(void) {
@@ -136,5 +137,55 @@ Test(bench, print_lines_then_table) {
                        "fast.path               5  GB/s  slow             2.5\n";
     cr_assert_str_eq(text, want);
     free(text);
+    free(b);
+}
+
+Test(bench, hist_percentiles_as_figures) {
+    struct bench *b = bench_new();
+    struct hist *h = malloc(sizeof *h);
+    struct hist *floor_h = malloc(sizeof *floor_h);
+    cr_assert(h != NULL && floor_h != NULL);
+    hist_reset(h);
+    hist_reset(floor_h);
+    cr_assert_eq(bench_add_hist(b, "rtt", h, "us", 1000, NULL), STROM_OK);
+    cr_assert_eq(b->figure_count, 0, "an empty histogram adds nothing");
+    for (uint64_t v = 1; v <= 1000; v++) {
+        hist_record(h, v * 1000);      /* 1 .. 1000 us */
+        hist_record(floor_h, v * 500); /* half of it */
+    }
+    cr_assert_eq(bench_add_hist(b, "floor", floor_h, "us", 1000, ""), STROM_OK);
+    cr_assert_eq(bench_add_hist(b, "rtt", h, "us", 1000, "floor"), STROM_OK);
+    cr_assert_eq(b->figure_count, 10);
+    const char *suffixes[] = {"p50", "p90", "p99", "p999", "max"};
+    const double exact_us[] = {500, 900, 990, 999, 1000};
+    for (int i = 0; i < 5; i++) {
+        char name[64], base[64];
+        snprintf(name, sizeof name, "rtt.%s", suffixes[i]);
+        snprintf(base, sizeof base, "floor.%s", suffixes[i]);
+        const struct bench_figure *f = bench_find(b, name);
+        cr_assert_not_null(f, "%s", name);
+        cr_assert_str_eq(f->unit, "us");
+        cr_assert_str_eq(f->baseline, base);
+        cr_assert(fabs(f->value - exact_us[i]) <= exact_us[i] / 256, "%s = %f", name, f->value);
+        double r = 0;
+        cr_assert(bench_ratio(b, (uint32_t)(f - b->figures), &r));
+        cr_assert(fabs(r - 2.0) < 0.02, "%s ratio %f", name, r);
+    }
+    /* All or nothing: a name that fits ".p50" but not ".p999" adds none of the five. */
+    char long_name[BENCH_NAME_BYTES_MAX - 4];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    cr_assert_eq(bench_add_hist(b, long_name, h, "ns", 1, NULL), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(b->figure_count, 10);
+    cr_assert_eq(bench_add_hist(b, "bad name", h, "ns", 1, NULL), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(b->figure_count, 10);
+    /* And at the bound. */
+    while (b->figure_count < BENCH_FIGURES_MAX - 3) {
+        cr_assert_eq(bench_add(b, "filler", 1, "x", NULL), STROM_OK);
+    }
+    cr_assert_eq(bench_add_hist(b, "late", h, "ns", 1, NULL), STROM_ERR_LIMIT);
+    cr_assert_eq(b->figure_count, BENCH_FIGURES_MAX - 3);
+    free(h);
+    free(floor_h);
     free(b);
 }
