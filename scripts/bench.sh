@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 benches=(
   bench_base
+  bench_ssim
 )
 
 results=build/bench-results.ssim
