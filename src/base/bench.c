@@ -195,8 +195,14 @@ void bench_print(const struct bench *b, FILE *out) {
         if (bench_ratio(b, i, &r) && isfinite(r)) {
             format_number(r, ratio);
         }
-        fprintf(out, "%-*s  %14s  %-*s  %-*s  %10s\n", name_w, f->name, value, unit_w, f->unit,
-                base_w, f->baseline, ratio);
+        char row[BENCH_LINE_BYTES_MAX];
+        int n = snprintf(row, sizeof row, "%-*s  %14s  %-*s  %-*s  %10s", name_w, f->name, value,
+                         unit_w, f->unit, base_w, f->baseline, ratio);
+        strom_assert(n > 0 && (size_t)n < sizeof row);
+        while (n > 0 && row[n - 1] == ' ') { /* no trailing blanks when the last cells are empty */
+            row[--n] = '\0';
+        }
+        fprintf(out, "%s\n", row);
     }
     fflush(out);
 }

@@ -133,7 +133,7 @@ Test(bench, print_lines_then_table) {
                        "ratio:2.5\n"
                        "\n"
                        "name                value  unit  baseline       ratio\n"
-                       "slow                    2  GB/s                      \n"
+                       "slow                    2  GB/s\n"
                        "fast.path               5  GB/s  slow             2.5\n";
     cr_assert_str_eq(text, want);
     free(text);
