@@ -64,13 +64,13 @@ typedef struct strom_sub strom_sub;
 #define STROM_NO_SYNC     0x100u /* acknowledge or read once published, before the disk sync */
 
 /* Limits of the native protocol (docs/protocol.md). */
-#define STROM_PATH_BYTES_MAX          255u
-#define STROM_MSGS_PER_BATCH_MAX      65536u
-#define STROM_KEY_BYTES_MAX           65535u
-#define STROM_HEADERS_MAX             32u
-#define STROM_HEADER_NAME_BYTES_MAX   255u
-#define STROM_HEADER_VALUE_BYTES_MAX  65535u
-#define STROM_DEFAULT_SERVER          "127.0.0.1:7420"
+#define STROM_PATH_BYTES_MAX         255u
+#define STROM_MSGS_PER_BATCH_MAX     65536u
+#define STROM_KEY_BYTES_MAX          65535u
+#define STROM_HEADERS_MAX            32u
+#define STROM_HEADER_NAME_BYTES_MAX  255u
+#define STROM_HEADER_VALUE_BYTES_MAX 65535u
+#define STROM_DEFAULT_SERVER         "127.0.0.1:7420"
 
 /* One header of a message (Kafka's record headers). name is not NUL-terminated. */
 struct strom_header {
@@ -107,13 +107,13 @@ struct strom_options {
     uint64_t connect_timeout_ns; /* one connection attempt; 2 s */
     uint64_t request_timeout_ns; /* bound of every blocking call; 60 s */
     uint64_t reconnect_timeout_ns; /* how long to keep trying after a break; 30 s; 0: never */
-    uint64_t producer_id; /* 0: a random id (idempotent appends); set one to resume a producer */
-    bool no_idempotence;  /* true: appends carry producer id 0 and are not deduplicated */
-    uint32_t inflight_max;       /* unanswered requests; 4096 (lowered to the node's limit) */
-    uint64_t send_buffer_bytes;  /* queued and unanswered request bytes; 64 MiB */
-    uint64_t credit_bytes;       /* default credit of a subscription; 1 MiB */
-    uint32_t streams_max;        /* streams this client appends to (sequence table); 2^20 */
-    struct io *io;               /* NULL: the Linux io; a simulator passes its own */
+    uint64_t producer_id;  /* 0: a random id (idempotent appends); set one to resume a producer */
+    bool no_idempotence;   /* true: appends carry producer id 0 and are not deduplicated */
+    uint32_t inflight_max; /* unanswered requests; 4096 (lowered to the node's limit) */
+    uint64_t send_buffer_bytes; /* queued and unanswered request bytes; 64 MiB */
+    uint64_t credit_bytes;      /* default credit of a subscription; 1 MiB */
+    uint32_t streams_max;       /* streams this client appends to (sequence table); 2^20 */
+    struct io *io;              /* NULL: the Linux io; a simulator passes its own */
 };
 
 void strom_options_init(struct strom_options *opt);
@@ -186,8 +186,7 @@ uint32_t strom_inflight(const strom_client *c);
  * the end of the subscription (msg == NULL): err STROM_OK when it reached `to` or, without
  * follow, the end; otherwise why it ended (NO_STREAM, NOT_CONNECTED, ...).
  */
-typedef void (*strom_sub_fn)(void *arg, strom_sub *sub, const struct strom_msg *msg,
-                             strom_err err);
+typedef void (*strom_sub_fn)(void *arg, strom_sub *sub, const struct strom_msg *msg, strom_err err);
 
 /* What to read. strom_read_options_init: from 0, to STROM_OFFSET_END, no follow, default ack,
  * the client's credit_bytes. */

@@ -16,8 +16,8 @@
 #include "cli/client_common.h"
 
 enum {
-    APPEND_BATCH_MSGS_MAX = 1024,         /* lines per batch */
-    APPEND_BATCH_BYTES_MAX = 256 * 1024,  /* payload bytes per batch (a longer line goes alone) */
+    APPEND_BATCH_MSGS_MAX = 1024,          /* lines per batch */
+    APPEND_BATCH_BYTES_MAX = 256 * 1024,   /* payload bytes per batch (a longer line goes alone) */
     APPEND_STEP_WAIT_NS = 10 * 1000 * 1000 /* one wait for room in the pipeline */
 };
 
@@ -26,16 +26,16 @@ struct append_run {
     strom_client *c;
     const char *path;
     uint32_t ack;
-    uint64_t count;     /* messages acknowledged */
-    uint64_t first;     /* lowest offset acknowledged */
-    uint64_t last;      /* highest offset acknowledged */
-    uint64_t failed;    /* messages whose append failed */
-    strom_err err;      /* the first error */
-    uint64_t line_no;   /* lines read from stdin */
-    struct strom_msg *msgs;  /* the batch being filled: APPEND_BATCH_MSGS_MAX */
-    size_t *starts;          /* where each message's payload starts in bytes */
+    uint64_t count;         /* messages acknowledged */
+    uint64_t first;         /* lowest offset acknowledged */
+    uint64_t last;          /* highest offset acknowledged */
+    uint64_t failed;        /* messages whose append failed */
+    strom_err err;          /* the first error */
+    uint64_t line_no;       /* lines read from stdin */
+    struct strom_msg *msgs; /* the batch being filled: APPEND_BATCH_MSGS_MAX */
+    size_t *starts;         /* where each message's payload starts in bytes */
     uint32_t msg_count;
-    char *bytes;        /* its payload bytes */
+    char *bytes; /* its payload bytes */
     size_t bytes_used;
     size_t bytes_cap;
 };

@@ -17,4 +17,11 @@ struct cli_command {
 int cli_version(int argc, char **argv);
 int cli_help(int argc, char **argv);
 
+/* Client subcommands (src/cli/append.c, read.c, streams.c, demo.c). */
+int cli_append(int argc, char **argv);
+int cli_read(int argc, char **argv);
+int cli_streams(int argc, char **argv);
+int cli_create(int argc, char **argv);
+int cli_stat(int argc, char **argv);
+
 #endif

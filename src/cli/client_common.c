@@ -31,8 +31,8 @@ static const char *cli_hint(strom_err err) {
 }
 
 void cli_report(const char *cmd, const char *what, strom_err err) {
-    fprintf(stderr, "strom %s: %s: %s (%s)%s\n", cmd, what, strom_strerror(err),
-            strom_errname(err), cli_hint(err));
+    fprintf(stderr, "strom %s: %s: %s (%s)%s\n", cmd, what, strom_strerror(err), strom_errname(err),
+            cli_hint(err));
 }
 
 strom_client *cli_client_open(const char *cmd, const char *server) {
@@ -45,8 +45,9 @@ strom_client *cli_client_open(const char *cmd, const char *server) {
     strom_client *c = NULL;
     strom_err err = strom_open(&opt, &c);
     if (err == STROM_ERR_INVALID_ARGUMENT) {
-        fprintf(stderr, "strom %s: bad --server '%s': give HOST:PORT with a numeric host or "
-                        "localhost, for example 127.0.0.1:7420\n",
+        fprintf(stderr,
+                "strom %s: bad --server '%s': give HOST:PORT with a numeric host or "
+                "localhost, for example 127.0.0.1:7420\n",
                 cmd, opt.server);
         return NULL;
     }
@@ -78,8 +79,9 @@ bool cli_parse_ack(const char *cmd, const char *text, uint32_t *out) {
         return false;
     }
     if (v < 1 || v > 255) {
-        fprintf(stderr, "strom %s: --ack is the number of nodes that hold a message (1 on a "
-                        "single node), not %s\n",
+        fprintf(stderr,
+                "strom %s: --ack is the number of nodes that hold a message (1 on a "
+                "single node), not %s\n",
                 cmd, text);
         return false;
     }

@@ -10,6 +10,11 @@
 static const struct cli_command commands[] = {
     {"version", "print the version", cli_version},
     {"help", "list the subcommands", cli_help},
+    {"append", "append messages to a stream (arguments or stdin lines)", cli_append},
+    {"read", "print the messages of a stream, or follow it", cli_read},
+    {"streams", "list the streams of a node", cli_streams},
+    {"create", "create a stream", cli_create},
+    {"stat", "print a node's counters", cli_stat},
 };
 
 enum { command_count = sizeof commands / sizeof commands[0] };

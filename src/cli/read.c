@@ -30,11 +30,11 @@ static void read_on_signal(int sig) {
 /* One run's state. */
 struct read_run {
     const char *path;
-    bool ssim;         /* --format ssim */
-    bool ended;        /* the subscription ended */
-    strom_err err;     /* why it ended, or the first output error */
-    uint64_t count;    /* messages printed */
-    char *line;        /* ssim output buffer */
+    bool ssim;      /* --format ssim */
+    bool ended;     /* the subscription ended */
+    strom_err err;  /* why it ended, or the first output error */
+    uint64_t count; /* messages printed */
+    char *line;     /* ssim output buffer */
     size_t line_cap;
 };
 
@@ -95,12 +95,15 @@ static void read_usage(void) {
 /* Parses the options into ro and the run; returns -1 to go on, else an exit code. */
 static int read_options(int argc, char **argv, struct strom_read_options *ro, struct read_run *run,
                         const char **server) {
-    static const struct option options[] = {
-        {"server", required_argument, NULL, 's'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},     {"follow", no_argument, NULL, 'F'},
-        {"format", required_argument, NULL, 'o'}, {"ack", required_argument, NULL, 'a'},
-        {"no-sync", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"server", required_argument, NULL, 's'},
+                                            {"from", required_argument, NULL, 'f'},
+                                            {"to", required_argument, NULL, 't'},
+                                            {"follow", no_argument, NULL, 'F'},
+                                            {"format", required_argument, NULL, 'o'},
+                                            {"ack", required_argument, NULL, 'a'},
+                                            {"no-sync", no_argument, NULL, 'n'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     uint32_t nodes = 1;
     bool sync = true;
     int opt;

@@ -34,8 +34,8 @@ static int small_options(const char *cmd, int argc, char **argv, int want, const
         } else if (opt == 'p' && prefix != NULL) {
             *prefix = optarg;
         } else {
-            fprintf(stderr, "usage: strom %s%s [--server HOST:PORT]%s\n", cmd,
-                    want ? " PATH" : "", prefix ? " [--prefix P]" : "");
+            fprintf(stderr, "usage: strom %s%s [--server HOST:PORT]%s\n", cmd, want ? " PATH" : "",
+                    prefix ? " [--prefix P]" : "");
             return opt == 'h' ? CLI_EXIT_OK : CLI_EXIT_USAGE;
         }
     }
@@ -124,8 +124,8 @@ int cli_stat(int argc, char **argv) {
     }
     char *text = malloc(STAT_TEXT_BYTES_MAX);
     size_t len = 0;
-    strom_err err = text == NULL ? STROM_ERR_NO_MEMORY
-                                 : strom_stat(c, text, STAT_TEXT_BYTES_MAX, &len);
+    strom_err err =
+        text == NULL ? STROM_ERR_NO_MEMORY : strom_stat(c, text, STAT_TEXT_BYTES_MAX, &len);
     if (err) {
         cli_report("stat", "reading the node's counters failed", err);
     } else {
