@@ -377,6 +377,7 @@ strom_err strom_step(strom_client *c, uint64_t timeout_ns) {
             return err;
         }
         timeout_ns = 0; /* connected: handle the hello without waiting long */
+        now = client_now_ns(c);
     }
     if (c->state == CLIENT_HELLO && now - c->hello_since_ns > c->opt.connect_timeout_ns) {
         client_disconnect(c, STROM_ERR_TIMEOUT);
@@ -384,6 +385,7 @@ strom_err strom_step(strom_client *c, uint64_t timeout_ns) {
     }
     if (c->state == CLIENT_READY) {
         sub_resume(c);
+        sub_flush_credit(c); /* what a pull subscriber consumed since the last step */
     }
     client_flush(c);
     if (c->state == CLIENT_DOWN) {
