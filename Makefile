@@ -8,6 +8,7 @@
 #   tests/integ/*.c     build/test/integ/<name>, helper programs of the integration tests
 #   fuzz/fuzz_*.c       build/fuzz/fuzz_<name>, one libFuzzer target each (clang)
 #   bench/*.c           build/bench/<name>, one benchmark program each
+#   bench/harness/*.c   build/strom-bench, the benchmark harness against the peers (docs/bench.md)
 #
 # Variants: BUILD=dir puts a build elsewhere; SAN=1 adds ASan+UBSan; CC=clang builds with clang.
 
@@ -35,6 +36,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 INTEG_SRC := $(sort $(wildcard tests/integ/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+HARNESS_SRC := $(sort $(wildcard bench/harness/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -46,9 +48,10 @@ GEN_TOOL := $(BUILD)/strom-gen
 UNIT := $(BUILD)/test/unit
 INTEG_BIN := $(patsubst tests/integ/%.c,$(BUILD)/test/integ/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+HARNESS := $(BUILD)/strom-bench
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store bench-base
+        clean bench bench-store bench-base bench-quick
 
 all: $(STROM) $(if $(GEN_TOOL_SRC),$(GEN_TOOL))
 
@@ -77,10 +80,13 @@ $(BUILD)/test/integ/%: $(BUILD)/obj/tests/integ/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-benches: $(BENCH_BIN) $(STROM)
+benches: $(BENCH_BIN) $(STROM) $(if $(HARNESS_SRC),$(HARNESS))
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(HARNESS): $(call obj,$(HARNESS_SRC)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lnats -lhiredis -lrdkafka -lpthread $(LDLIBS)
 
 # --- code generation ---------------------------------------------------------------------------
 # src/gen/ is committed; `make gen` rewrites it from schema/*.ssim, `make gen-check` fails when
@@ -132,6 +138,10 @@ bench-base: $(BUILD)/bench/bench_base
 
 bench: benches
 	@scripts/bench.sh
+
+# strom beside NATS JetStream and Redis Streams, short durations (docs/bench.md).
+bench-quick: benches
+	@scripts/bench-peers.sh --quick
 
 # --- formatting ----------------------------------------------------------------------------------
 FORMAT_SRC = $(shell find src tools tests fuzz bench include -name '*.[ch]' ! -path 'src/gen/*' 2>/dev/null)
