@@ -37,6 +37,15 @@ for name in "${benches[@]}"; do
   echo
 done
 
+# strom beside its peers, the standard suite (scripts/bench-peers.sh, docs/bench.md).
+echo "== strom beside its peers"
+if scripts/bench-peers.sh; then
+  grep -a '^bench\.result ' bench/results/results.ssim >>"$results"
+else
+  failed+=(bench-peers)
+fi
+echo
+
 echo "bench: $(wc -l <"$results") figures in $results"
 if [ ${#failed[@]} -ne 0 ]; then
   echo "bench: failed: ${failed[*]}"

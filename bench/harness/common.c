@@ -76,6 +76,7 @@ bool bench_payload_read(const uint8_t *payload, uint32_t len, struct bench_paylo
 }
 
 const struct bench_driver *const bench_drivers[] = {
+    &bench_driver_strom,
     &bench_driver_kafka,
     &bench_driver_nats,
     &bench_driver_redis,

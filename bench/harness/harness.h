@@ -142,6 +142,7 @@ struct bench_driver {
 };
 
 /* The drivers compiled in (drv_*.c), and the one named system (NULL when unknown). */
+extern const struct bench_driver bench_driver_strom;
 extern const struct bench_driver bench_driver_kafka;
 extern const struct bench_driver bench_driver_nats;
 extern const struct bench_driver bench_driver_redis;
