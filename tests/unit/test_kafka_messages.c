@@ -387,7 +387,7 @@ Test(kafka_messages, huge_counts_fail_without_allocating) {
 /* --- captured from kcat (librdkafka 2.0.2) ------------------------------------------------- */
 
 /* Decodes a captured request, checks it re-encodes to exactly the captured bytes. */
-static struct kafka_request decode_captured(const char *name, uint8_t *buf, size_t cap) {
+static struct kafka_request decode_vector(const char *name, uint8_t *buf, size_t cap) {
     size_t n = load_vector(name, buf + 4, cap - 4);
     kafka_store_be32(buf, (uint32_t)n);
     struct kafka_arena a = fresh_arena();
@@ -398,6 +398,11 @@ static struct kafka_request decode_captured(const char *name, uint8_t *buf, size
     cr_assert_eq(kafka_request_encode(&dec, frame_b, sizeof frame_b, &len), STROM_OK);
     cr_assert_eq(len, n + 4, "%s", name);
     cr_assert_eq(memcmp(frame_b, buf, len), 0, "%s: re-encoding differs from the capture", name);
+    return dec;
+}
+
+static struct kafka_request decode_captured(const char *name, uint8_t *buf, size_t cap) {
+    struct kafka_request dec = decode_vector(name, buf, cap);
     cr_assert(kafka_str_eq(dec.header.client_id, "rdkafka"));
     return dec;
 }
@@ -436,4 +441,114 @@ Test(kafka_messages, captured_produce_v7_every_codec) {
         cr_assert_eq(d.body.produce.topics[0].partitions_count, 1);
         cr_assert_gt(d.body.produce.topics[0].partitions[0].records.len, 61);
     }
+}
+
+/*
+ * Requests of every API the clients use, recorded by tests/integ/kafka_loopback --dump while
+ * kcat (librdkafka 2.0.2) and kafka-python 2.0.2 produced, consumed in groups and administered
+ * topics (the scenario of tests/integ/kafka_clients.sh).
+ */
+struct client_vector {
+    const char *name;
+    int16_t api_key;
+    int16_t version;
+};
+
+static const struct client_vector client_vectors[] = {
+    {"rdkafka/api_versions_v3.bin", 18, 3},
+    {"rdkafka/metadata_v4.bin", 3, 4},
+    {"rdkafka/produce_v7.bin", 0, 7},
+    {"rdkafka/list_offsets_v2.bin", 2, 2},
+    {"rdkafka/fetch_v11.bin", 1, 11},
+    {"rdkafka/find_coordinator_v2.bin", 10, 2},
+    {"rdkafka/join_group_v5.bin", 11, 5},
+    {"rdkafka/sync_group_v3.bin", 14, 3},
+    {"rdkafka/heartbeat_v3.bin", 12, 3},
+    {"rdkafka/offset_fetch_v5.bin", 9, 5},
+    {"rdkafka/offset_commit_v7.bin", 8, 7},
+    {"rdkafka/leave_group_v1.bin", 13, 1},
+    {"kafka-python/api_versions_v0.bin", 18, 0},
+    {"kafka-python/metadata_v0.bin", 3, 0},
+    {"kafka-python/metadata_v1.bin", 3, 1},
+    {"kafka-python/metadata_v5.bin", 3, 5},
+    {"kafka-python/create_topics_v3.bin", 19, 3},
+    {"kafka-python/describe_configs_v1.bin", 32, 1},
+    {"kafka-python/produce_v7.bin", 0, 7},
+    {"kafka-python/list_offsets_v1.bin", 2, 1},
+    {"kafka-python/fetch_v4.bin", 1, 4},
+    {"kafka-python/find_coordinator_v0.bin", 10, 0},
+    {"kafka-python/join_group_v2.bin", 11, 2},
+    {"kafka-python/sync_group_v1.bin", 14, 1},
+    {"kafka-python/heartbeat_v1.bin", 12, 1},
+    {"kafka-python/offset_fetch_v1.bin", 9, 1},
+    {"kafka-python/offset_commit_v2.bin", 8, 2},
+    {"kafka-python/leave_group_v1.bin", 13, 1},
+    {"kafka-python/delete_topics_v1.bin", 20, 1},
+};
+
+Test(kafka_messages, requests_of_two_clients_decode_and_reencode) {
+    static uint8_t buf[FRAME_MAX];
+    for (size_t i = 0; i < sizeof client_vectors / sizeof client_vectors[0]; i++) {
+        const struct client_vector *cv = &client_vectors[i];
+        struct kafka_request d = decode_vector(cv->name, buf, sizeof buf);
+        cr_assert_eq(d.header.api_key, cv->api_key, "%s", cv->name);
+        cr_assert_eq(d.header.api_version, cv->version, "%s", cv->name);
+    }
+}
+
+Test(kafka_messages, librdkafka_group_requests_carry_what_it_was_asked) {
+    static uint8_t buf[FRAME_MAX];
+    struct kafka_request d = decode_vector("rdkafka/join_group_v5.bin", buf, sizeof buf);
+    const struct kafka_join_group_request *j = &d.body.join_group;
+    cr_assert(kafka_str_eq(j->group_id, "g"));
+    cr_assert(kafka_str_eq(j->protocol_type, "consumer"));
+    cr_assert_eq(j->session_timeout_ms, 45000);    /* session.timeout.ms default */
+    cr_assert_eq(j->rebalance_timeout_ms, 300000); /* max.poll.interval.ms default */
+    cr_assert_eq(j->group_instance_id.len, -1);
+    cr_assert_eq(j->protocols_count, 2);
+    cr_assert(kafka_str_eq(j->protocols[0].name, "range"));
+    cr_assert(kafka_str_eq(j->protocols[1].name, "roundrobin"));
+    /* ConsumerProtocolSubscription v1: version 1, topics ["t"], empty user data, owned []. */
+    cr_assert_eq(j->protocols[0].metadata.len, 17);
+    cr_assert_eq(memcmp(j->protocols[0].metadata.ptr, "\0\1\0\0\0\1\0\1t\0\0\0\0\0\0\0\0", 17), 0);
+
+    d = decode_vector("rdkafka/sync_group_v3.bin", buf, sizeof buf);
+    cr_assert_eq(d.body.sync_group.assignments_count, 1); /* the leader assigns */
+    cr_assert(kafka_str_eq(d.body.sync_group.assignments[0].member_id, "member-1"));
+    cr_assert_gt(d.body.sync_group.assignments[0].assignment.len, 0);
+
+    d = decode_vector("rdkafka/offset_commit_v7.bin", buf, sizeof buf);
+    const struct kafka_offset_commit_request *oc = &d.body.offset_commit;
+    cr_assert(kafka_str_eq(oc->group_id, "g"));
+    cr_assert(kafka_str_eq(oc->topics[0].name, "t"));
+    cr_assert_eq(oc->topics[0].partitions[0].committed_offset, 10);
+
+    d = decode_vector("rdkafka/fetch_v11.bin", buf, sizeof buf);
+    cr_assert_eq(d.body.fetch.replica_id, -1);
+    cr_assert_eq(d.body.fetch.isolation_level, 1); /* isolation.level=read_committed */
+    cr_assert(kafka_str_eq(d.body.fetch.topics[0].topic, "t"));
+}
+
+Test(kafka_messages, kafka_python_admin_requests_carry_what_it_was_asked) {
+    static uint8_t buf[FRAME_MAX];
+    struct kafka_request d = decode_vector("kafka-python/create_topics_v3.bin", buf, sizeof buf);
+    const struct kafka_create_topics_topic *t = &d.body.create_topics.topics[0];
+    cr_assert_eq(d.body.create_topics.topics_count, 1);
+    cr_assert(kafka_str_eq(t->name, "py"));
+    cr_assert_eq(t->num_partitions, 2);
+    cr_assert_eq(t->replication_factor, 1);
+    cr_assert_eq(t->configs_count, 1);
+    cr_assert(kafka_str_eq(t->configs[0].name, "retention.ms"));
+    cr_assert(kafka_str_eq(t->configs[0].value, "1000"));
+    d = decode_vector("kafka-python/describe_configs_v1.bin", buf, sizeof buf);
+    const struct kafka_describe_configs_resource *r = &d.body.describe_configs.resources[0];
+    cr_assert_eq(r->resource_type, 2);
+    cr_assert(kafka_str_eq(r->resource_name, "py"));
+    cr_assert_eq(r->configuration_keys_count, 1);
+    cr_assert(kafka_str_eq(r->configuration_keys[0], "retention.ms"));
+    d = decode_vector("kafka-python/delete_topics_v1.bin", buf, sizeof buf);
+    cr_assert_eq(d.body.delete_topics.topic_names_count, 1);
+    cr_assert(kafka_str_eq(d.body.delete_topics.topic_names[0], "py"));
+    d = decode_vector("kafka-python/metadata_v0.bin", buf, sizeof buf);
+    cr_assert_geq(d.body.metadata.topics_count, 0);
 }
