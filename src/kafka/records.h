@@ -36,7 +36,8 @@ void kafka_batch_split_init(struct kafka_batch_split *s, struct kafka_bytes reco
 /*
  * The next batch, validated with kafka_batch_validate (errors as there; a partial batch at the
  * end is TRUNCATED). END after the last batch; EMPTY when the record set holds no batch at all.
- * The caller may write offsets into the batch in place (kafka_batch_assign) through the view.
+ * The view is read-only: whoever owns the request buffer, or a copy of the batch (the one that
+ * is stored), writes the offsets into it with kafka_batch_assign.
  */
 strom_err kafka_batch_split_next(struct kafka_batch_split *s, const struct kafka_batch_limits *lim,
                                  struct kafka_batch_view *out);
