@@ -214,6 +214,13 @@ run_one() {
   stop_pid "$pid"
 }
 
+# columns FILE: the numbers of the data columns (2...) that hold at least one value, so that a
+# system that could not run a workload gets no empty bar set.
+columns() {
+  awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "-") seen[i] = 1 }
+       END { for (i = 2; i <= 64; i++) if (i in seen) printf "%d ", i }' "$1"
+}
+
 # plot: one PNG per latency data file, one for throughput.
 plot() {
   local f name title cols
@@ -221,7 +228,8 @@ plot() {
     [ -f "$f" ] || continue
     name=$(basename "$f" .dat)
     title=$(sed 's/^latency-//; s/-\(memory\|disk\)$/, \1 row/' <<<"$name")
-    cols=$(head -n 1 "$f" | awk '{print NF}')
+    cols=$(columns "$f")
+    [ -n "$cols" ] || continue
     gnuplot <<EOF || return 1
 set terminal pngcairo size 900,520 font "sans,11"
 set output "$out/$name.png"
@@ -233,16 +241,17 @@ set boxwidth 0.9
 set logscale y
 set yrange [1:*]
 set ylabel "microseconds (log scale)"
+set format y "%.0f"
 set xlabel "percentile"
 set grid ytics
-set key top left
+set key outside right top
 set datafile missing "-"
-plot for [i=2:$cols] "$f" using i:xtic(1) title columnheader(i)
+plot for [c in "$cols"] "$f" using (column(int(c))):xtic(1) title columnheader(int(c)) linetype (int(c) - 1)
 EOF
   done
   f=$work/throughput.dat
-  if [ "$(wc -l <"$f")" -gt 1 ]; then
-    cols=$(head -n 1 "$f" | awk '{print NF}')
+  cols=$(columns "$f")
+  if [ -n "$cols" ]; then
     gnuplot <<EOF || return 1
 set terminal pngcairo size 900,520 font "sans,11"
 set output "$out/throughput.png"
@@ -255,9 +264,9 @@ set yrange [0:*]
 set ylabel "messages per second"
 set xlabel "workload / durability row"
 set grid ytics
-set key top right
+set key outside right top
 set datafile missing "-"
-plot for [i=2:$cols] "$f" using i:xtic(1) title columnheader(i)
+plot for [c in "$cols"] "$f" using (column(int(c))):xtic(1) title columnheader(int(c)) linetype (int(c) - 1)
 EOF
   fi
 }
