@@ -214,6 +214,8 @@ struct bench_slot {
     struct hist publish_ns; /* producer: due time to ack, measured window only */
     struct hist e2e_ns;     /* subscriber: due time to delivery, measured window only */
     struct hist unsent_ns;  /* producer: due time to the end of the run, per unsent message */
+    struct hist lag_ns;     /* producer: due time to the time the send was made (the harness's
+                               own wake-up delay, and waits for a full window) */
 };
 
 enum bench_slot_state {
@@ -252,6 +254,7 @@ struct bench_result {
     double deliver_mb_s;    /* their payload MB (10^6 bytes) per second */
     struct hist publish_ns; /* merged over producers */
     struct hist e2e_ns;     /* merged over subscribers */
+    struct hist lag_ns;     /* send lag, merged over producers */
 };
 
 /* Runs plan with driver; fills *result (allocated by the caller: it holds two histograms).

@@ -39,6 +39,8 @@ enum report_metric {
     M_E2E_MAX,
     M_PUB_P50,
     M_PUB_P99,
+    M_LAG_P50,
+    M_LAG_P99,
     M_PUB_MSGS,
     M_MSGS,
     M_MBS,
@@ -59,6 +61,8 @@ static const struct {
     [M_E2E_MAX] = {"e2e_max_us", "e2e.max", "us", "e2e max", false},
     [M_PUB_P50] = {"pub_p50_us", "pub.p50", "us", "publish p50", false},
     [M_PUB_P99] = {"pub_p99_us", "pub.p99", "us", "publish p99", false},
+    [M_LAG_P50] = {"lag_p50_us", "lag.p50", "us", "send lag p50", false},
+    [M_LAG_P99] = {"lag_p99_us", "lag.p99", "us", "send lag p99", false},
     [M_PUB_MSGS] = {"pub_msgs_s", "pub.msgs", "msg/s", "acked", true},
     [M_MSGS] = {"deliver_msgs_s", "msgs", "msg/s", "delivered", true},
     [M_MBS] = {"deliver_mb_s", "mbs", "MB/s", "delivered", true},
@@ -124,6 +128,7 @@ void bench_result_print_ssim(const struct bench_result *res, FILE *out) {
     write_double(&w, "deliver_mb_s", res->deliver_mb_s);
     write_hist(&w, "e2e", &res->e2e_ns);
     write_hist(&w, "pub", &res->publish_ns);
+    write_hist(&w, "lag", &res->lag_ns);
     strom_ssim_write_str(&w, "server", res->server.text);
     strom_ssim_write_str(&w, "note", res->diag.text);
     strom_err err = strom_ssim_writer_end(&w);
@@ -138,17 +143,17 @@ void bench_result_print_line(const struct bench_result *res, FILE *out) {
                 bench_durability_name(wl->durability), res->diag.text);
         return;
     }
-    fprintf(out,
-            "%-6s %-14s %-6s sent %llu delivered %llu/%llu  e2e p50 %.1f p99 %.1f p99.9 %.1f "
-            "max %.1f us  publish p99 %.1f us  %.0f msg/s %.1f MB/s\n",
-            res->system, wl->name, bench_durability_name(wl->durability),
-            (unsigned long long)res->sent_count, (unsigned long long)res->delivered_count,
-            (unsigned long long)res->expected_count,
-            (double)hist_percentile(&res->e2e_ns, 50) / 1e3,
-            (double)hist_percentile(&res->e2e_ns, 99) / 1e3,
-            (double)hist_percentile(&res->e2e_ns, 99.9) / 1e3, (double)hist_max(&res->e2e_ns) / 1e3,
-            (double)hist_percentile(&res->publish_ns, 99) / 1e3, res->deliver_msgs_s,
-            res->deliver_mb_s);
+    fprintf(
+        out,
+        "%-6s %-14s %-6s sent %llu delivered %llu/%llu  e2e p50 %.1f p99 %.1f p99.9 %.1f "
+        "max %.1f us  publish p99 %.1f us  send lag p99 %.1f us  %.0f msg/s %.1f MB/s\n",
+        res->system, wl->name, bench_durability_name(wl->durability),
+        (unsigned long long)res->sent_count, (unsigned long long)res->delivered_count,
+        (unsigned long long)res->expected_count, (double)hist_percentile(&res->e2e_ns, 50) / 1e3,
+        (double)hist_percentile(&res->e2e_ns, 99) / 1e3,
+        (double)hist_percentile(&res->e2e_ns, 99.9) / 1e3, (double)hist_max(&res->e2e_ns) / 1e3,
+        (double)hist_percentile(&res->publish_ns, 99) / 1e3,
+        (double)hist_percentile(&res->lag_ns, 99) / 1e3, res->deliver_msgs_s, res->deliver_mb_s);
 }
 
 /* --- reading runs back ----------------------------------------------------------------------- */
@@ -253,9 +258,10 @@ static strom_err report_add(struct report *rp, const struct strom_ssim_record *r
     strom_ssim_get_u64(rec, "expected", &expected, NULL);
     strom_ssim_get_u64(rec, "delivered", &delivered, NULL);
     e->undelivered = expected > delivered ? expected - delivered : 0;
-    uint64_t e2e_count = 0, pub_count = 0;
+    uint64_t e2e_count = 0, pub_count = 0, lag_count = 0;
     strom_ssim_get_u64(rec, "e2e_count", &e2e_count, NULL);
     strom_ssim_get_u64(rec, "pub_count", &pub_count, NULL);
+    strom_ssim_get_u64(rec, "lag_count", &lag_count, NULL);
     for (enum report_metric m = 0; m < M_COUNT && e->ok; m++) {
         char text[40];
         get_text(rec, metrics[m].key, text, sizeof text);
@@ -264,7 +270,8 @@ static strom_err report_add(struct report *rp, const struct strom_ssim_record *r
         e->has[m] = text[0] != '\0' && end != NULL && *end == '\0' && isfinite(e->value[m]);
         /* An empty histogram has no percentiles (its record says 0). */
         e->has[m] = e->has[m] && !(m <= M_E2E_MAX && e2e_count == 0) &&
-                    !((m == M_PUB_P50 || m == M_PUB_P99) && pub_count == 0);
+                    !((m == M_PUB_P50 || m == M_PUB_P99) && pub_count == 0) &&
+                    !((m == M_LAG_P50 || m == M_LAG_P99) && lag_count == 0);
     }
     /* A later run of the same workload, row and system replaces an earlier one. */
     for (uint32_t i = 0; i < rp->count; i++) {

@@ -173,6 +173,9 @@ static strom_err producer_send_one(struct bench_producer *p, uint64_t due_ns, ui
         if (now_ns > due_ns + RUN_LATE_NS) {
             p->slot->late_count++;
         }
+        if (due_ns >= p->window_start_ns && due_ns < p->window_end_ns) {
+            hist_record(&p->slot->lag_ns, now_ns > due_ns ? now_ns - due_ns : 0);
+        }
         for (uint32_t j = 0; j < w->subscriber_count; j++) {
             p->slot->expected_by_subscriber[j] += subscriber_reads(w, j, stream) ? 1 : 0;
         }
@@ -543,6 +546,7 @@ static void run_merge(const struct bench_run *r, struct bench_result *result) {
         }
         hist_merge(&result->publish_ns, &sl->publish_ns);
         hist_merge(&result->publish_ns, &sl->unsent_ns);
+        hist_merge(&result->lag_ns, &sl->lag_ns);
         result->unsent_count += sl->unsent_count;
     }
     for (uint32_t j = 0; j < w->subscriber_count; j++) {
@@ -652,6 +656,7 @@ strom_err bench_run(const struct bench_driver *driver, const struct bench_plan *
         hist_reset(&r.shared->slots[i].publish_ns);
         hist_reset(&r.shared->slots[i].e2e_ns);
         hist_reset(&r.shared->slots[i].unsent_ns);
+        hist_reset(&r.shared->slots[i].lag_ns);
     }
     memset(result, 0, sizeof *result);
     result->workload = w;
@@ -659,6 +664,7 @@ strom_err bench_run(const struct bench_driver *driver, const struct bench_plan *
     result->ok = true;
     hist_reset(&result->publish_ns);
     hist_reset(&result->e2e_ns);
+    hist_reset(&result->lag_ns);
 
     run_phases(&r, result);
     run_kill_all(&r);
