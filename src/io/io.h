@@ -98,7 +98,8 @@ struct io_vtable {
     strom_err (*file_datasync)(struct io *io, int fd);
     strom_err (*file_size)(struct io *io, int fd, uint64_t *size_out);
     strom_err (*file_truncate)(struct io *io, int fd, uint64_t size);
-    /* Reserves [off, off+len) so later writes there cannot fail with ENOSPC. */
+    /* Reserves [off, off+len) so later writes there cannot fail with ENOSPC; the file's size
+     * does not change (FALLOC_FL_KEEP_SIZE). */
     strom_err (*file_allocate)(struct io *io, int fd, uint64_t off, uint64_t len);
     /* Gives [off, off+len) back to the file system; reads there return zeros afterwards. */
     strom_err (*file_punch)(struct io *io, int fd, uint64_t off, uint64_t len);

@@ -131,7 +131,7 @@ static strom_err linux_file_allocate(struct io *io, int fd, uint64_t off, uint64
     (void)io;
     int rc;
     do {
-        rc = fallocate(fd, 0, (off_t)off, (off_t)len);
+        rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
     } while (rc < 0 && errno == EINTR);
     return rc == 0 ? STROM_OK : strom_err_from_errno(errno);
 }

@@ -1,0 +1,286 @@
+/*
+ * log.c: the store file as an append-only log with a write buffer (see internal.h).
+ *
+ * Invariants: written <= end, durable <= written, end - written <= buf_cap, positions aligned to
+ * STORE_ALIGN. Only this file writes the fields of struct store_log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/crc32c.h"
+#include "store/internal.h"
+
+strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
+                   uint64_t end, size_t buf_cap, uint64_t reserve_bytes) {
+    strom_assert(end % STORE_ALIGN == 0 && end >= STORE_DATA_START);
+    memset(log, 0, sizeof *log);
+    log->io = io;
+    log->fd = fd;
+    log->file_id = file_id;
+    log->writable = writable;
+    log->end = end;
+    log->written = end;
+    log->durable = end;
+    log->reserved_end = end;
+    log->reserve_bytes = reserve_bytes;
+    if (writable) {
+        log->buf = malloc(buf_cap);
+        if (log->buf == NULL) {
+            return STROM_ERR_NO_MEMORY;
+        }
+        log->buf_cap = buf_cap;
+    }
+    return STROM_OK;
+}
+
+void log_free(struct store_log *log) {
+    free(log->buf);
+    log->buf = NULL;
+    log->buf_cap = 0;
+}
+
+/* Reserves file space up to at least want, a reserve_bytes step ahead. */
+static strom_err log_reserve(struct store_log *log, uint64_t want) {
+    if (log->reserve_bytes == 0 || want <= log->reserved_end) {
+        return STROM_OK;
+    }
+    uint64_t to = want + log->reserve_bytes;
+    to -= to % 4096;
+    strom_err err = io_file_allocate(log->io, log->fd, log->reserved_end, to - log->reserved_end);
+    if (err == STROM_ERR_UNSUPPORTED || err == STROM_ERR_INVALID_ARGUMENT) {
+        /* A file system without fallocate: appends then meet a full disk at pwrite. */
+        log->reserve_bytes = 0;
+        return STROM_OK;
+    }
+    if (err == STROM_OK) {
+        log->reserved_end = to;
+    }
+    return err;
+}
+
+strom_err log_flush(struct store_log *log) {
+    if (log->failed) {
+        return STROM_ERR_STORE_FAILED;
+    }
+    if (log->end == log->written) {
+        return STROM_OK;
+    }
+    strom_assert(log->end - log->written <= log->buf_cap);
+    log->pwrites++;
+    strom_err err =
+        io_file_pwrite(log->io, log->fd, log->buf, (size_t)(log->end - log->written), log->written);
+    if (err == STROM_OK) {
+        log->written = log->end;
+    }
+    return err;
+}
+
+static void range_add(struct store_log *log, const void *p, size_t len) {
+    if (log->range_on) {
+        log->range_crc = crc32c(log->range_crc, p, len);
+    }
+}
+
+/* Writes a record too large for the buffer directly, piece by piece, after the buffer. */
+static strom_err log_write_direct(struct store_log *log, uint64_t pos, const uint8_t *header,
+                                  const void *head, size_t head_len, const void *payload,
+                                  size_t payload_len, uint64_t span) {
+    static const uint8_t zeros[STORE_ALIGN];
+    const void *piece[4] = {header, head, payload, zeros};
+    size_t len[4] = {STORE_HEADER_BYTES, head_len, payload_len,
+                     (size_t)(span - STORE_HEADER_BYTES - head_len - payload_len)};
+    uint64_t at = pos;
+    strom_err err = STROM_OK;
+    for (int i = 0; i < 4 && err == STROM_OK; i++) {
+        if (len[i] == 0) {
+            continue;
+        }
+        log->pwrites++;
+        err = io_file_pwrite(log->io, log->fd, piece[i], len[i], at);
+        at += len[i];
+    }
+    if (err == STROM_OK) {
+        for (int i = 0; i < 4; i++) {
+            range_add(log, piece[i], len[i]);
+        }
+    }
+    return err;
+}
+
+strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const void *head,
+                     size_t head_len, const void *payload, size_t payload_len, uint64_t *pos_out,
+                     uint32_t *span_out) {
+    if (!log->writable) {
+        return STROM_ERR_UNSUPPORTED;
+    }
+    if (log->failed) {
+        return STROM_ERR_STORE_FAILED;
+    }
+    strom_assert(head_len + payload_len <= STORE_BODY_BYTES_MAX);
+    uint64_t pos = log->end;
+    uint64_t span = store_record_span(head_len + payload_len);
+    strom_assert(pos + span < (UINT64_C(1) << STORE_POS_BITS));
+    strom_err err = log_reserve(log, pos + span);
+    if (err) {
+        return err;
+    }
+    struct store_rec_header h = {
+        .type = type,
+        .level = level,
+        .body_bytes = (uint32_t)(head_len + payload_len),
+        .body_crc = crc32c(crc32c(0, head, head_len), payload, payload_len),
+        .durable_pos = log->durable,
+    };
+    uint8_t header[STORE_HEADER_BYTES];
+    store_header_encode(header, &h, log->file_id, pos);
+    if (span > log->buf_cap || log->end - log->written + span > log->buf_cap) {
+        err = log_flush(log);
+    }
+    if (err == STROM_OK && span > log->buf_cap) {
+        err = log_write_direct(log, pos, header, head, head_len, payload, payload_len, span);
+        if (err == STROM_OK) {
+            log->written = pos + span;
+        }
+    } else if (err == STROM_OK) {
+        uint8_t *at = log->buf + (log->end - log->written);
+        memcpy(at, header, STORE_HEADER_BYTES);
+        memcpy(at + STORE_HEADER_BYTES, head, head_len);
+        if (payload_len) {
+            memcpy(at + STORE_HEADER_BYTES + head_len, payload, payload_len);
+        }
+        size_t used = STORE_HEADER_BYTES + head_len + payload_len;
+        memset(at + used, 0, (size_t)span - used);
+        range_add(log, at, (size_t)span);
+    }
+    if (err == STROM_OK) {
+        log->end = pos + span;
+        *pos_out = pos;
+        if (span_out != NULL) {
+            *span_out = (uint32_t)span;
+        }
+    }
+    return err;
+}
+
+strom_err log_sync(struct store_log *log) {
+    strom_err err = log_flush(log);
+    if (err) {
+        return err;
+    }
+    log->syncs++;
+    err = io_file_datasync(log->io, log->fd);
+    if (err) {
+        /* Never retried: the kernel may already have dropped the pages it could not write. */
+        log->failed = true;
+        return STROM_ERR_STORE_FAILED;
+    }
+    log->durable = log->end;
+    return STROM_OK;
+}
+
+strom_err log_read(struct store_log *log, uint64_t pos, void *buf, size_t len, size_t *got) {
+    uint8_t *out = buf;
+    size_t done = 0;
+    strom_err err = STROM_OK;
+    if (pos < log->written) {
+        size_t want = pos + len <= log->written ? len : (size_t)(log->written - pos);
+        log->preads++;
+        err = io_file_pread(log->io, log->fd, out, want, pos, &done);
+        if (err == STROM_OK && done < want) {
+            len = done; /* the file ends before written: stop there */
+        }
+    }
+    if (err == STROM_OK && done < len && pos + done >= log->written && pos + done < log->end) {
+        uint64_t from = pos + done - log->written;
+        size_t take = (size_t)(log->end - (pos + done));
+        take = take < len - done ? take : len - done;
+        memcpy(out + done, log->buf + from, take);
+        done += take;
+    }
+    *got = done;
+    return err;
+}
+
+strom_err log_read_record(struct store_log *log, uint64_t pos, uint32_t span, uint8_t type,
+                          uint8_t *buf, struct store_rec_header *h) {
+    if (span < STORE_HEADER_BYTES || span % STORE_ALIGN != 0 || pos % STORE_ALIGN != 0) {
+        return STROM_ERR_CORRUPT;
+    }
+    size_t got = 0;
+    strom_err err = log_read(log, pos, buf, span, &got);
+    if (err) {
+        return err;
+    }
+    if (got < span) {
+        return STROM_ERR_TRUNCATED;
+    }
+    err = store_header_decode(buf, log->file_id, pos, h);
+    if (err == STROM_OK && (h->type != type || store_record_span(h->body_bytes) != span)) {
+        err = STROM_ERR_CORRUPT;
+    }
+    if (err == STROM_OK && crc32c(0, buf + STORE_HEADER_BYTES, h->body_bytes) != h->body_crc) {
+        err = STROM_ERR_CORRUPT;
+    }
+    return err;
+}
+
+strom_err log_cut(struct store_log *log, uint64_t end) {
+    strom_assert(log->writable && log->end == log->written && end % STORE_ALIGN == 0);
+    strom_err err = io_file_truncate(log->io, log->fd, end);
+    if (err == STROM_OK) {
+        log->syncs++;
+        err = io_file_datasync(log->io, log->fd);
+        log->failed = err != STROM_OK;
+    }
+    if (err == STROM_OK) {
+        log->end = end;
+        log->written = end;
+        log->durable = end;
+        log->reserved_end = end;
+    }
+    return err;
+}
+
+void log_range_begin(struct store_log *log) {
+    strom_assert(!log->range_on);
+    log->range_on = true;
+    log->range_crc = 0;
+}
+
+uint32_t log_range_end(struct store_log *log) {
+    strom_assert(log->range_on);
+    log->range_on = false;
+    return log->range_crc;
+}
+
+void log_reset_end(struct store_log *log, uint64_t end) {
+    strom_assert(!log->writable && end % STORE_ALIGN == 0);
+    log->end = end;
+    log->written = end;
+    log->durable = end;
+}
+
+strom_err log_read_file(struct store_log *log, uint64_t pos, void *buf, size_t len, size_t *got) {
+    strom_assert(log->end == log->written);
+    log->preads++;
+    return io_file_pread(log->io, log->fd, buf, len, pos, got);
+}
+
+strom_err log_crc_range(struct store_log *log, uint64_t from, uint64_t to, uint8_t *buf, size_t cap,
+                        uint32_t *crc_out) {
+    uint32_t crc = 0;
+    strom_err err = STROM_OK;
+    while (from < to && err == STROM_OK) {
+        size_t want = to - from < cap ? (size_t)(to - from) : cap;
+        size_t got = 0;
+        err = log_read_file(log, from, buf, want, &got);
+        if (err == STROM_OK && got < want) {
+            err = STROM_ERR_TRUNCATED;
+        }
+        crc = crc32c(crc, buf, got);
+        from += got;
+    }
+    *crc_out = crc;
+    return err;
+}

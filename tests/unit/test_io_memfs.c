@@ -1,0 +1,262 @@
+/* test_io_memfs.c: the memory io keeps synced data, loses or tears unsynced data as told, counts
+ * space, and fails fdatasync with Linux's semantics. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "io/io_memfs.h"
+
+struct fixture {
+    struct io_memfs *fs;
+    struct io io;
+};
+
+static void fixture_init(struct fixture *fx, uint64_t seed) {
+    cr_assert_eq(io_memfs_create(seed, &fx->fs), STROM_OK);
+    io_memfs_io(fx->fs, &fx->io);
+}
+
+static int open_rw(struct fixture *fx, const char *path) {
+    int fd = -1;
+    cr_assert_eq(io_file_open(&fx->io, path, IO_OPEN_WRITE | IO_OPEN_CREATE, &fd), STROM_OK);
+    return fd;
+}
+
+static void fill(uint8_t *buf, size_t len, uint8_t seed) {
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (uint8_t)(seed + i * 7);
+    }
+}
+
+Test(io_memfs, write_read_and_size) {
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    int fd = open_rw(&fx, "a");
+    uint8_t data[1000];
+    fill(data, sizeof data, 3);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 100), STROM_OK);
+    uint64_t size = 0;
+    cr_assert_eq(io_file_size(&fx.io, fd, &size), STROM_OK);
+    cr_assert_eq(size, 1100);
+    uint8_t back[1200];
+    size_t got = 0;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    cr_assert_eq(got, 1100);
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(back[i], 0);
+    }
+    cr_assert_eq(memcmp(back + 100, data, sizeof data), 0);
+    cr_assert_eq(io_file_close(&fx.io, fd), STROM_OK);
+    cr_assert_eq(io_file_open(&fx.io, "missing", IO_OPEN_READ, &fd), STROM_ERR_NOT_FOUND);
+    cr_assert_eq(io_file_open(&fx.io, "d/x", IO_OPEN_WRITE | IO_OPEN_CREATE, &fd),
+                 STROM_ERR_NOT_FOUND);
+    cr_assert_eq(io_dir_create(&fx.io, "d"), STROM_OK);
+    cr_assert_eq(io_file_open(&fx.io, "d/x", IO_OPEN_WRITE | IO_OPEN_CREATE, &fd), STROM_OK);
+    io_memfs_destroy(fx.fs);
+}
+
+Test(io_memfs, crash_drop_keeps_only_synced) {
+    struct fixture fx;
+    fixture_init(&fx, 2);
+    int fd = open_rw(&fx, "a");
+    uint8_t one[600], two[700];
+    fill(one, sizeof one, 1);
+    fill(two, sizeof two, 2);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, one, sizeof one, 0), STROM_OK);
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, two, sizeof two, 600), STROM_OK);
+    io_memfs_crash(fx.fs, IO_MEMFS_CRASH_DROP);
+    uint64_t size = 0;
+    cr_assert_eq(io_memfs_file_size(fx.fs, "a", &size), STROM_OK);
+    cr_assert_eq(size, 600);
+    uint8_t back[600];
+    size_t got;
+    cr_assert_eq(io_memfs_file_read(fx.fs, "a", 0, back, sizeof back, &got), STROM_OK);
+    cr_assert_eq(memcmp(back, one, sizeof one), 0);
+    /* Descriptors are gone after a crash. */
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, one, 1, 0), STROM_ERR_INVALID_ARGUMENT);
+    io_memfs_destroy(fx.fs);
+}
+
+Test(io_memfs, crash_keep_keeps_everything) {
+    struct fixture fx;
+    fixture_init(&fx, 3);
+    int fd = open_rw(&fx, "a");
+    uint8_t one[5000];
+    fill(one, sizeof one, 9);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, one, sizeof one, 0), STROM_OK);
+    io_memfs_crash(fx.fs, IO_MEMFS_CRASH_KEEP);
+    uint8_t back[5000];
+    size_t got;
+    cr_assert_eq(io_memfs_file_read(fx.fs, "a", 0, back, sizeof back, &got), STROM_OK);
+    cr_assert_eq(got, sizeof one);
+    cr_assert_eq(memcmp(back, one, sizeof one), 0);
+    io_memfs_destroy(fx.fs);
+}
+
+/* After a PREFIX crash, the file is: some whole writes in order, then a torn one cut at a sector
+ * boundary, nothing else. Sequential writes make that a prefix of the data, cut at 512 bytes. */
+Test(io_memfs, crash_prefix_is_a_sector_aligned_prefix) {
+    bool saw_partial = false;
+    for (uint64_t seed = 0; seed < 64; seed++) {
+        struct fixture fx;
+        fixture_init(&fx, seed);
+        int fd = open_rw(&fx, "a");
+        uint8_t data[8192];
+        fill(data, sizeof data, (uint8_t)seed);
+        for (int i = 0; i < 8; i++) {
+            cr_assert_eq(io_file_pwrite(&fx.io, fd, data + i * 1024, 1024, (uint64_t)i * 1024),
+                         STROM_OK);
+        }
+        io_memfs_crash(fx.fs, IO_MEMFS_CRASH_PREFIX);
+        uint64_t size = 0;
+        cr_assert_eq(io_memfs_file_size(fx.fs, "a", &size), STROM_OK);
+        cr_assert_eq(size % 512, 0);
+        cr_assert_leq(size, sizeof data);
+        uint8_t back[8192];
+        size_t got;
+        cr_assert_eq(io_memfs_file_read(fx.fs, "a", 0, back, sizeof back, &got), STROM_OK);
+        cr_assert_eq(memcmp(back, data, got), 0);
+        saw_partial |= size % 1024 != 0;
+        io_memfs_destroy(fx.fs);
+    }
+    cr_assert(saw_partial, "some seed tears a write in the middle");
+}
+
+Test(io_memfs, crash_sectors_is_a_mix_and_deterministic) {
+    uint8_t first[4096], second[4096];
+    for (int run = 0; run < 2; run++) {
+        struct fixture fx;
+        fixture_init(&fx, 77);
+        int fd = open_rw(&fx, "a");
+        uint8_t zero[4096] = {0};
+        cr_assert_eq(io_file_pwrite(&fx.io, fd, zero, sizeof zero, 0), STROM_OK);
+        cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK);
+        uint8_t data[4096];
+        memset(data, 0xAB, sizeof data);
+        cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 0), STROM_OK);
+        io_memfs_crash(fx.fs, IO_MEMFS_CRASH_SECTORS);
+        size_t got;
+        cr_assert_eq(io_memfs_file_read(fx.fs, "a", 0, run ? second : first, 4096, &got), STROM_OK);
+        io_memfs_destroy(fx.fs);
+    }
+    cr_assert_eq(memcmp(first, second, sizeof first), 0, "same seed, same crash");
+    int kept = 0;
+    for (int s = 0; s < 8; s++) {
+        uint8_t b = first[s * 512];
+        cr_assert(b == 0 || b == 0xAB);
+        for (int i = 1; i < 512; i++) {
+            cr_assert_eq(first[s * 512 + i], b, "a sector survives whole or not at all");
+        }
+        kept += b == 0xAB;
+    }
+    cr_assert(kept > 0 && kept < 8, "with seed 77 some sectors survive and some do not");
+}
+
+Test(io_memfs, capacity_and_punch) {
+    struct fixture fx;
+    fixture_init(&fx, 4);
+    io_memfs_set_capacity(fx.fs, 4 * IO_MEMFS_BLOCK_BYTES);
+    int fd = open_rw(&fx, "a");
+    uint8_t block[IO_MEMFS_BLOCK_BYTES];
+    fill(block, sizeof block, 5);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(io_file_pwrite(&fx.io, fd, block, sizeof block, (uint64_t)i * sizeof block),
+                     STROM_OK);
+    }
+    cr_assert_eq(io_memfs_used_bytes(fx.fs), 4 * IO_MEMFS_BLOCK_BYTES);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, block, 1, 4 * sizeof block), STROM_ERR_NO_SPACE);
+    cr_assert_eq(io_file_allocate(&fx.io, fd, 4 * sizeof block, 1), STROM_ERR_NO_SPACE);
+    /* Rewriting held blocks needs no new space. */
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, block, 10, 5), STROM_OK);
+    cr_assert_eq(io_file_punch(&fx.io, fd, 0, 2 * sizeof block), STROM_OK);
+    cr_assert_eq(io_memfs_used_bytes(fx.fs), 2 * IO_MEMFS_BLOCK_BYTES);
+    uint8_t back[16];
+    size_t got;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 100, &got), STROM_OK);
+    for (size_t i = 0; i < got; i++) {
+        cr_assert_eq(back[i], 0);
+    }
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, block, 1, 4 * sizeof block), STROM_OK);
+    /* allocate keeps the size. */
+    cr_assert_eq(io_file_allocate(&fx.io, fd, 5 * sizeof block, 10), STROM_OK);
+    uint64_t size;
+    cr_assert_eq(io_file_size(&fx.io, fd, &size), STROM_OK);
+    cr_assert_eq(size, 4 * sizeof block + 1);
+    io_memfs_destroy(fx.fs);
+}
+
+/* fsyncgate: after a failed fdatasync, a later successful one does not persist the data. */
+Test(io_memfs, failed_datasync_loses_the_data_for_good) {
+    struct fixture fx;
+    fixture_init(&fx, 5);
+    int fd = open_rw(&fx, "a");
+    uint8_t data[100];
+    fill(data, sizeof data, 1);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 0), STROM_OK);
+    io_memfs_fail_datasync(fx.fs, 1);
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_ERR_IO);
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK);
+    uint8_t back[100];
+    size_t got;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    cr_assert_eq(got, 100, "the page cache still shows it");
+    io_memfs_crash(fx.fs, IO_MEMFS_CRASH_KEEP);
+    uint64_t size = 1;
+    cr_assert_eq(io_memfs_file_size(fx.fs, "a", &size), STROM_OK);
+    cr_assert_eq(size, 0, "but the disk never got it");
+    io_memfs_destroy(fx.fs);
+}
+
+Test(io_memfs, pwrite_failure_and_read_flips) {
+    struct fixture fx;
+    fixture_init(&fx, 6);
+    int fd = open_rw(&fx, "a");
+    uint8_t data[64];
+    fill(data, sizeof data, 1);
+    io_memfs_fail_pwrite(fx.fs, 1);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 0), STROM_ERR_IO);
+    uint64_t size = 1;
+    cr_assert_eq(io_file_size(&fx.io, fd, &size), STROM_OK);
+    cr_assert_eq(size, 0);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 0), STROM_OK);
+    io_memfs_set_read_flip(fx.fs, 1.0);
+    uint8_t back[64];
+    size_t got;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    int diff_bits = 0;
+    for (int i = 0; i < 64; i++) {
+        diff_bits += __builtin_popcount(back[i] ^ data[i]);
+    }
+    cr_assert_eq(diff_bits, 1);
+    io_memfs_set_read_flip(fx.fs, 0);
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    cr_assert_eq(memcmp(back, data, sizeof data), 0, "the flip was transient");
+    struct io_memfs_stats st;
+    io_memfs_get_stats(fx.fs, &st);
+    cr_assert_eq(st.flips, 1);
+    io_memfs_destroy(fx.fs);
+}
+
+Test(io_memfs, truncate_then_crash) {
+    struct fixture fx;
+    fixture_init(&fx, 8);
+    int fd = open_rw(&fx, "a");
+    uint8_t data[3000];
+    fill(data, sizeof data, 4);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, sizeof data, 0), STROM_OK);
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK);
+    cr_assert_eq(io_file_truncate(&fx.io, fd, 1000), STROM_OK);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, data, 10, 2000), STROM_OK);
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK);
+    io_memfs_crash(fx.fs, IO_MEMFS_CRASH_DROP);
+    uint8_t back[2010];
+    size_t got;
+    cr_assert_eq(io_memfs_file_read(fx.fs, "a", 0, back, sizeof back, &got), STROM_OK);
+    cr_assert_eq(got, 2010);
+    cr_assert_eq(memcmp(back, data, 1000), 0);
+    for (int i = 1000; i < 2000; i++) {
+        cr_assert_eq(back[i], 0, "byte %d: the truncated range reads as zeros", i);
+    }
+    cr_assert_eq(memcmp(back + 2000, data, 10), 0);
+    io_memfs_destroy(fx.fs);
+}

@@ -1,0 +1,372 @@
+/* test_store.c: the store against an in-memory model: random appends, reads, syncs, reopens;
+ * the offset rules; the read path's pread counts; checkpoints; many streams; the Linux io. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/format.h"
+#include "store_model.h"
+
+struct fx {
+    struct io_memfs *fs;
+    struct io io;
+    struct store_options o;
+    struct store *s;
+};
+
+static void fx_open(struct fx *f) {
+    strom_err err = store_open(&f->io, "data", &f->o, &f->s);
+    cr_assert_eq(err, STROM_OK, "open: %s", strom_errname(err));
+}
+
+static void fx_init(struct fx *f, uint64_t seed) {
+    cr_assert_eq(io_memfs_create(seed, &f->fs), STROM_OK);
+    io_memfs_io(f->fs, &f->io);
+    model_options(&f->o);
+    fx_open(f);
+}
+
+static void fx_close(struct fx *f) {
+    cr_assert_eq(store_close(f->s), STROM_OK);
+    f->s = NULL;
+}
+
+static void fx_done(struct fx *f) {
+    if (f->s) {
+        fx_close(f);
+    }
+    io_memfs_destroy(f->fs);
+}
+
+/* A random point read: the batch holding a random offset of a random stream. */
+static void random_read(struct model *m, struct store *s, struct rng *r) {
+    struct model_stream *ms = &m->streams[rng_below(r, m->stream_count)];
+    if (ms->batch_count == 0) {
+        return;
+    }
+    uint64_t offset = rng_below(r, ms->next_offset);
+    uint32_t bi = model_find(ms, offset);
+    static uint8_t buf[MODEL_PAYLOAD_MAX];
+    struct store_cursor c;
+    struct store_batch b;
+    store_cursor_init(&c, ms->id, offset);
+    strom_err err = store_cursor_next(s, &c, &b, buf, sizeof buf);
+    cr_assert_eq(err, STROM_OK, "read %llu@%llu: %s", (unsigned long long)ms->id,
+                 (unsigned long long)offset, strom_errname(err));
+    model_check_batch(ms, bi, &b, buf);
+    cr_assert_eq(c.offset, b.base_offset + b.message_count);
+}
+
+static void model_run(uint64_t seed, uint32_t ops) {
+    struct fx f;
+    fx_init(&f, seed);
+    struct rng r;
+    rng_init(&r, seed);
+    struct model *m = model_new(40, 0x9E3779B97F4A7C15u);
+    for (uint32_t op = 0; op < ops; op++) {
+        uint64_t dice = rng_below(&r, 1000);
+        if (dice < 700) {
+            model_append_random(m, f.s, &r, m->stream_count, 50, MODEL_PAYLOAD_MAX);
+        } else if (dice < 930) {
+            random_read(m, f.s, &r);
+        } else if (dice < 980) {
+            cr_assert_eq(store_sync(f.s, NULL), STROM_OK);
+        } else if (dice < 990) {
+            fx_close(&f);
+            fx_open(&f);
+        } else {
+            /* kill -9: unsynced writes in the page cache survive, the write buffer does not.
+             * The crashed store's memory is abandoned, as a crash would. The model keeps what
+             * the reopened store holds: a cut of the log. */
+            io_memfs_crash(f.fs, IO_MEMFS_CRASH_KEEP);
+            uint64_t written = store_durable_pos(f.s);
+            fx_open(&f);
+            struct store_stats st;
+            store_get_stats(f.s, &st);
+            cr_assert_geq(st.open_cut_pos, written);
+            model_cut(m, st.open_cut_pos);
+        }
+    }
+    model_check_all(m, f.s);
+    fx_close(&f);
+    fx_open(&f);
+    model_check_all(m, f.s);
+    struct store_stats st;
+    store_get_stats(f.s, &st);
+    cr_assert_eq(st.open_replayed_records, 0, "a clean close leaves nothing to replay");
+    free(m);
+    fx_done(&f);
+}
+
+Test(store, model_seed_1) {
+    model_run(1, 4000);
+}
+
+Test(store, model_seed_2) {
+    model_run(2, 4000);
+}
+
+Test(store, model_seed_3) {
+    model_run(3, 4000);
+}
+
+Test(store, empty_store_and_offset_rules) {
+    struct fx f;
+    fx_init(&f, 9);
+    struct store_stream_info info;
+    cr_assert_eq(store_stream_info(f.s, 7, &info), STROM_ERR_NO_STREAM);
+    uint8_t p[8] = {1, 2, 3};
+    struct store_append a = {
+        .stream_id = 7, .base_offset = 1, .message_count = 1, .payload = p, .payload_bytes = 3};
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_ERR_GAP, "a new stream starts at 0");
+    cr_assert_eq(store_stream_info(f.s, 7, &info), STROM_ERR_NO_STREAM);
+    a.base_offset = 0;
+    a.message_count = 5;
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_OK);
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_ERR_GAP, "no overlap");
+    a.base_offset = 6;
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_ERR_GAP, "no gap");
+    a.base_offset = 5;
+    a.message_count = 0;
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_ERR_INVALID_ARGUMENT);
+    a.message_count = 1;
+    a.payload_bytes = f.o.batch_bytes_max + 1;
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_ERR_TOO_LARGE);
+    a.payload_bytes = 0;
+    a.payload = NULL;
+    cr_assert_eq(store_append(f.s, &a, NULL), STROM_OK, "an empty payload is fine");
+    cr_assert_eq(store_stream_info(f.s, 7, &info), STROM_OK);
+    cr_assert_eq(info.next_offset, 6);
+    cr_assert_eq(info.first_offset, 0);
+    cr_assert_eq(info.batch_count, 2);
+    /* Reads around the ends. */
+    struct store_cursor c;
+    struct store_batch b;
+    uint8_t buf[16];
+    store_cursor_init(&c, 7, 6);
+    cr_assert_eq(store_cursor_next(f.s, &c, &b, buf, sizeof buf), STROM_ERR_END);
+    store_cursor_init(&c, 7, 3);
+    cr_assert_eq(store_cursor_next(f.s, &c, &b, buf, 1), STROM_ERR_OVERFLOW);
+    cr_assert_eq(b.payload_bytes, 3);
+    cr_assert_eq(c.offset, 3, "an overflow does not move the cursor");
+    cr_assert_eq(store_cursor_next(f.s, &c, &b, buf, sizeof buf), STROM_OK);
+    cr_assert_eq(b.base_offset, 0);
+    cr_assert_eq(memcmp(buf, p, 3), 0);
+    store_cursor_init(&c, 8, 0);
+    cr_assert_eq(store_cursor_next(f.s, &c, &b, buf, sizeof buf), STROM_ERR_NO_STREAM);
+    fx_done(&f);
+}
+
+static strom_err count_stream(void *arg, const struct store_stream_info *info) {
+    (void)info;
+    (*(uint64_t *)arg)++;
+    return STROM_OK;
+}
+
+/* Many streams: the table grows, the trie splits deep, a listing finds them all. */
+Test(store, many_streams_list_and_reopen) {
+    struct fx f;
+    fx_init(&f, 10);
+    enum { N = 20000 };
+    uint8_t p[4] = {9, 9, 9, 9};
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t id = (i & 1) ? i * 0x100000001ull : i << 40; /* patterns that share prefixes */
+        struct store_append a = {
+            .stream_id = id, .message_count = 1, .payload = p, .payload_bytes = 4};
+        cr_assert_eq(store_append(f.s, &a, NULL), STROM_OK);
+    }
+    uint64_t listed = 0;
+    cr_assert_eq(store_streams_list(f.s, count_stream, &listed), STROM_OK);
+    cr_assert_eq(listed, N);
+    fx_close(&f);
+    fx_open(&f);
+    listed = 0;
+    cr_assert_eq(store_streams_list(f.s, count_stream, &listed), STROM_OK);
+    cr_assert_eq(listed, N);
+    struct store_stats st;
+    store_get_stats(f.s, &st);
+    cr_assert_eq(st.streams, N);
+    for (uint64_t i = 0; i < N; i += 997) {
+        uint64_t id = (i & 1) ? i * 0x100000001ull : i << 40;
+        struct store_stream_info info;
+        cr_assert_eq(store_stream_info(f.s, id, &info), STROM_OK);
+        cr_assert_eq(info.next_offset, 1);
+        struct store_append a = {.stream_id = id,
+                                 .base_offset = 1,
+                                 .message_count = 1,
+                                 .payload = p,
+                                 .payload_bytes = 4};
+        cr_assert_eq(store_append(f.s, &a, NULL), STROM_OK);
+    }
+    fx_done(&f);
+}
+
+/* A point read costs at most 1 + ceil(log_F(batches)) preads once the data is on disk. */
+Test(store, preads_per_point_read) {
+    struct fx f;
+    cr_assert_eq(io_memfs_create(11, &f.fs), STROM_OK);
+    io_memfs_io(f.fs, &f.io);
+    model_options(&f.o);
+    f.o.index_fanout = 8;
+    fx_open(&f);
+    struct model *m = model_new(1, 1);
+    enum { BATCHES = 3000 };
+    for (uint32_t i = 0; i < BATCHES; i++) {
+        model_append(m, f.s, 0, 3, 40);
+    }
+    fx_close(&f);
+    fx_open(&f);
+    /* The stream's state comes into memory on first use (a walk down the trie of roots). */
+    struct store_stream_info info;
+    cr_assert_eq(store_stream_info(f.s, m->streams[0].id, &info), STROM_OK);
+    /* ceil(log_8(3000)) = 4 */
+    struct rng r;
+    rng_init(&r, 5);
+    static uint8_t buf[4096];
+    uint64_t worst = 0;
+    for (int i = 0; i < 500; i++) {
+        struct store_stats before, after;
+        uint64_t offset = rng_below(&r, m->streams[0].next_offset);
+        struct store_cursor c;
+        struct store_batch b;
+        store_cursor_init(&c, m->streams[0].id, offset);
+        store_get_stats(f.s, &before);
+        cr_assert_eq(store_cursor_next(f.s, &c, &b, buf, sizeof buf), STROM_OK);
+        store_get_stats(f.s, &after);
+        model_check_batch(&m->streams[0], model_find(&m->streams[0], offset), &b, buf);
+        uint64_t preads = after.preads - before.preads;
+        worst = preads > worst ? preads : worst;
+    }
+    cr_assert_leq(worst, 1 + 4, "worst point read took %llu preads", (unsigned long long)worst);
+    /* Reading on: one pread per batch plus one per F batches, about. */
+    struct store_stats before, after;
+    store_get_stats(f.s, &before);
+    model_check_stream_range(f.s, &m->streams[0], 0, BATCHES);
+    store_get_stats(f.s, &after);
+    cr_assert_leq(after.preads - before.preads, BATCHES + BATCHES / 8 * 5 / 4 + 16, "%llu",
+                  (unsigned long long)(after.preads - before.preads));
+    free(m);
+    fx_done(&f);
+}
+
+Test(store, checkpoint_by_time_and_bytes) {
+    struct fx f;
+    cr_assert_eq(io_memfs_create(12, &f.fs), STROM_OK);
+    io_memfs_io(f.fs, &f.io);
+    model_options(&f.o);
+    f.o.checkpoint_bytes = 1 << 20;
+    f.o.checkpoint_interval_ns = 1000000;
+    fx_open(&f);
+    struct model *m = model_new(3, 1);
+    struct store_stats st;
+    model_append(m, f.s, 0, 1, 100);
+    cr_assert_eq(store_sync(f.s, NULL), STROM_OK);
+    store_get_stats(f.s, &st);
+    cr_assert_eq(st.checkpoints, 0, "neither due yet");
+    io_memfs_advance_ns(f.fs, 2000000);
+    model_append(m, f.s, 1, 1, 100);
+    cr_assert_eq(store_sync(f.s, NULL), STROM_OK);
+    store_get_stats(f.s, &st);
+    cr_assert_eq(st.checkpoints, 1, "the interval passed");
+    for (int i = 0; i < 600; i++) {
+        model_append(m, f.s, 2, 1, 2000); /* 1.2 MiB, never synced by the caller */
+    }
+    store_get_stats(f.s, &st);
+    cr_assert_eq(st.checkpoints, 2, "bytes alone force a sync and a checkpoint");
+    cr_assert_geq(store_durable_pos(f.s), 1 << 20);
+    model_check_all(m, f.s);
+    free(m);
+    fx_done(&f);
+}
+
+Test(store, read_only_store_follows_the_writer) {
+    struct fx f;
+    fx_init(&f, 13);
+    struct model *m = model_new(5, 3);
+    for (int i = 0; i < 200; i++) {
+        model_append(m, f.s, (uint32_t)(i % 5), 2, 300);
+    }
+    uint64_t durable = 0;
+    cr_assert_eq(store_sync(f.s, &durable), STROM_OK);
+    struct store_options ro = f.o;
+    ro.read_only = true;
+    struct store *r = NULL;
+    cr_assert_eq(store_open(&f.io, "data", &ro, &r), STROM_OK);
+    model_check_all(m, r);
+    uint8_t p[4] = {0};
+    struct store_append a = {.stream_id = 1, .message_count = 1, .payload = p, .payload_bytes = 4};
+    cr_assert_eq(store_append(r, &a, NULL), STROM_ERR_UNSUPPORTED);
+    /* The writer goes on, through checkpoints; the reader sees only what it refreshed to. */
+    struct model *before = malloc(sizeof *before);
+    memcpy(before, m, sizeof *m);
+    for (int i = 0; i < 300; i++) {
+        model_append(m, f.s, (uint32_t)(i % 5), 1, 500);
+    }
+    model_check_all(before, r);
+    cr_assert_eq(store_sync(f.s, &durable), STROM_OK);
+    cr_assert_eq(store_refresh(r, durable), STROM_OK);
+    model_check_all(m, r);
+    cr_assert_eq(store_durable_pos(r), durable);
+    /* A reclaim by the writer reaches the reader with its next refresh. */
+    uint64_t cutoff = m->streams[0].batches[50].pos;
+    cr_assert_eq(store_reclaim(f.s, cutoff), STROM_OK);
+    cr_assert_eq(store_sync(f.s, &durable), STROM_OK);
+    cr_assert_eq(store_refresh(r, durable), STROM_OK);
+    cr_assert_eq(store_reclaim_pos(r), cutoff);
+    struct store_stream_info info;
+    cr_assert_eq(store_stream_info(r, m->streams[0].id, &info), STROM_OK);
+    cr_assert_eq(info.first_offset, m->streams[0].batches[50].base_offset);
+    model_check_stream_range(r, &m->streams[0], 50, m->streams[0].batch_count);
+    struct store_cursor c;
+    struct store_batch b;
+    static uint8_t buf[MODEL_PAYLOAD_MAX];
+    store_cursor_init(&c, m->streams[0].id, m->streams[0].batches[49].base_offset);
+    cr_assert_eq(store_cursor_next(r, &c, &b, buf, sizeof buf), STROM_ERR_OUT_OF_RANGE);
+    cr_assert_eq(store_close(r), STROM_OK);
+    free(before);
+    free(m);
+    fx_done(&f);
+}
+
+/* The same model run on the Linux io, in a temporary directory (fallocate, punch, fdatasync). */
+Test(store, linux_io_model_and_reclaim) {
+    char dir[] = "/tmp/strom-store-test-XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    struct io io;
+    io_linux_init(&io);
+    struct store_options o;
+    model_options(&o);
+    o.reserve_bytes = 256 << 10;
+    struct store *s = NULL;
+    cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
+    struct model *m = model_new(10, 7);
+    struct rng r;
+    rng_init(&r, 21);
+    for (int i = 0; i < 3000; i++) {
+        model_append_random(m, s, &r, 10, 9, 2500);
+        if (i % 100 == 0) {
+            cr_assert_eq(store_sync(s, NULL), STROM_OK);
+        }
+    }
+    cr_assert_eq(store_close(s), STROM_OK);
+    cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
+    model_check_all(m, s);
+    uint64_t cutoff = m->streams[3].batches[m->streams[3].batch_count / 2].pos;
+    cr_assert_eq(store_reclaim(s, cutoff), STROM_OK);
+    for (uint32_t i = 0; i < m->stream_count; i++) {
+        struct model_stream *ms = &m->streams[i];
+        uint32_t first = 0;
+        while (first < ms->batch_count && ms->batches[first].pos < cutoff) {
+            first++;
+        }
+        model_check_stream_range(s, ms, first, ms->batch_count);
+    }
+    cr_assert_eq(store_close(s), STROM_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rmdir(dir), 0);
+    free(m);
+}
