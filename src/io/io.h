@@ -60,6 +60,9 @@ struct io_iov {
 /* The most pieces one io_sock_send takes (IOV_MAX is 1024 on Linux; we stay well below). */
 #define IO_IOV_MAX 64
 
+/* The largest region io_shm_create makes (64 GiB): a bound, not a target. */
+#define IO_SHM_BYTES_MAX ((size_t)1 << 36)
+
 /* A poller or socket wait without a deadline. */
 #define IO_TIMEOUT_INFINITE UINT64_MAX
 
@@ -202,6 +205,16 @@ struct io_vtable {
     /* Writes one log line (text, len bytes, ending in '\n') to the process's log (stderr) in one
      * write, so lines of concurrent processes do not interleave. */
     void (*log_write)(struct io *io, const char *text, size_t len);
+
+    /* --- Shared memory (appended by the ring) ------------------------------------------------
+     * A region of bytes > 0 (rounded up to whole pages), zero-filled, readable and writable,
+     * shared with every child forked after its creation at the same address. The supervisor
+     * creates the rings' regions before it forks, so a restarted child finds them as they were.
+     * name (at most 63 bytes) only labels the region in /proc/<pid>/maps. Errors:
+     * INVALID_ARGUMENT (bytes 0 or above IO_SHM_BYTES_MAX, bad name), NO_MEMORY. */
+    strom_err (*shm_create)(struct io *io, const char *name, size_t bytes, void **addr_out);
+    /* Unmaps a region from the calling process only (others keep their mapping). */
+    strom_err (*shm_unmap)(struct io *io, void *addr, size_t bytes);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -366,6 +379,13 @@ static inline void io_sleep_ns(struct io *io, uint64_t timeout_ns) {
 }
 static inline void io_log_write(struct io *io, const char *text, size_t len) {
     io->vt->log_write(io, text, len);
+}
+static inline strom_err io_shm_create(struct io *io, const char *name, size_t bytes,
+                                      void **addr) {
+    return io->vt->shm_create(io, name, bytes, addr);
+}
+static inline strom_err io_shm_unmap(struct io *io, void *addr, size_t bytes) {
+    return io->vt->shm_unmap(io, addr, bytes);
 }
 
 #endif
