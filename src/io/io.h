@@ -380,8 +380,7 @@ static inline void io_sleep_ns(struct io *io, uint64_t timeout_ns) {
 static inline void io_log_write(struct io *io, const char *text, size_t len) {
     io->vt->log_write(io, text, len);
 }
-static inline strom_err io_shm_create(struct io *io, const char *name, size_t bytes,
-                                      void **addr) {
+static inline strom_err io_shm_create(struct io *io, const char *name, size_t bytes, void **addr) {
     return io->vt->shm_create(io, name, bytes, addr);
 }
 static inline strom_err io_shm_unmap(struct io *io, void *addr, size_t bytes) {

@@ -700,8 +700,7 @@ static void linux_log_write(struct io *io, const char *text, size_t len) {
     }
 }
 
-static strom_err linux_shm_create(struct io *io, const char *name, size_t bytes,
-                                  void **addr_out) {
+static strom_err linux_shm_create(struct io *io, const char *name, size_t bytes, void **addr_out) {
     (void)io;
     if (bytes == 0 || bytes > IO_SHM_BYTES_MAX || name == NULL || strlen(name) > 63) {
         return STROM_ERR_INVALID_ARGUMENT;

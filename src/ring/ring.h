@@ -322,6 +322,8 @@ bool ring_reader_arm(struct ring_reader *r);
  * Waits until an entry may be read: spins spin_max polls, then sleeps on the data futex.
  * timeout_ns: 0 checks once, IO_TIMEOUT_INFINITE has no deadline. OK means ring_read will not
  * return AGAIN (it may return OUT_OF_RANGE). Errors: TIMEOUT.
+ * A mandatory reader commits before it waits (or arms): uncommitted reads hold the writer back,
+ * and a writer waiting for space publishes nothing that would end the reader's wait.
  */
 strom_err ring_reader_wait(struct ring_reader *r, uint64_t timeout_ns);
 

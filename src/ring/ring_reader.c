@@ -190,8 +190,9 @@ strom_err ring_reader_wait(struct ring_reader *r, uint64_t timeout_ns) {
     uint64_t bit = (uint64_t)1 << r->slot;
     strom_err err = STROM_ERR_TIMEOUT;
     for (;;) {
-        __atomic_fetch_or(&h->waiting_mask, bit, __ATOMIC_SEQ_CST);
+        /* The sequence before the request, as in ring_writer_wait. */
         uint32_t seq = __atomic_load_n(&h->data_seq, __ATOMIC_SEQ_CST);
+        __atomic_fetch_or(&h->waiting_mask, bit, __ATOMIC_SEQ_CST);
         if (reader_available(r)) {
             err = STROM_OK;
             break;

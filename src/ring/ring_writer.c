@@ -255,8 +255,12 @@ strom_err ring_writer_wait(struct ring_writer *w, uint32_t body_bytes, uint64_t 
     uint64_t deadline = deadline_after(ring->io, timeout_ns);
     strom_err err = STROM_ERR_TIMEOUT;
     for (;;) {
-        __atomic_store_n(&h->writer_waiting, 1, __ATOMIC_SEQ_CST);
+        /* The sequence before the request: a reader that takes the request (and adds 1) after
+         * this load makes the futex wait return at once. In the other order, a reader could
+         * take the request and add 1 before the load, and a second reader, finding no request,
+         * would not wake us. */
         uint32_t seq = __atomic_load_n(&h->space_seq, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&h->writer_waiting, 1, __ATOMIC_SEQ_CST);
         if (writer_fits(w, end)) {
             err = STROM_OK;
             break;
