@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 benches=(
   bench_base
   bench_ssim
+  bench_ring
 )
 
 results=build/bench-results.ssim

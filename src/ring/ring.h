@@ -53,8 +53,9 @@
 #define RING_DATA_OFFSET        (RING_SLOTS_OFFSET + RING_READERS_MAX * RING_SLOT_BYTES)
 #define RING_TYPE_PADDING       0u /* entry type of padding; user types are 1..65535 */
 #define RING_POSITION_NONE      UINT64_MAX
-#define RING_SPIN_DEFAULT       64u /* polls before a wait sleeps: short, two cores */
-#define RING_SPIN_MAX           100000u
+/* Polls before a wait sleeps. Short: on two cores, longer spins cost latency (bench_ring). */
+#define RING_SPIN_DEFAULT 8u
+#define RING_SPIN_MAX     100000u
 
 /* Kinds of reader. */
 enum ring_reader_kind {

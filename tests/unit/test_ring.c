@@ -605,3 +605,23 @@ Test(ring, random_interleaving) {
     cr_assert_gt(w.full_count, 0);
     fixture_fini(&f);
 }
+
+/* io_shm_create refuses what it cannot make and gives zeroed, writable memory. */
+Test(ring, shm_create_arguments) {
+    struct io io;
+    io_linux_init(&io);
+    void *addr = NULL;
+    cr_assert_eq(io_shm_create(&io, "x", 0, &addr), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(io_shm_create(&io, "x", IO_SHM_BYTES_MAX + 1, &addr), STROM_ERR_INVALID_ARGUMENT);
+    char name[80];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = 0;
+    cr_assert_eq(io_shm_create(&io, name, 4096, &addr), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(io_shm_create(&io, "strom-test", 10000, &addr), STROM_OK);
+    uint8_t *bytes = addr;
+    for (int i = 0; i < 10000; i++) {
+        cr_assert_eq(bytes[i], 0);
+    }
+    bytes[9999] = 7;
+    cr_assert_eq(io_shm_unmap(&io, addr, 10000), STROM_OK);
+}
