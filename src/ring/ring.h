@@ -240,8 +240,8 @@ void ring_writer_set_wake_fd(struct ring_writer *w, uint32_t slot, int fd);
 /*
  * Reserves space for an entry of body_bytes and stores in *body_out where to write the body
  * (8-byte aligned); nothing is visible to readers until ring_publish. A new claim replaces an
- * unpublished one. Errors: TOO_LARGE (body_bytes > ring_body_bytes_max), AGAIN (a mandatory
- * reader has not consumed the space yet: wait with ring_writer_wait, or push back).
+ * unpublished one, even when it fails. Errors: TOO_LARGE (body_bytes > ring_body_bytes_max), AGAIN
+ * (a mandatory reader has not consumed the space yet: wait with ring_writer_wait, or push back).
  */
 strom_err ring_claim(struct ring_writer *w, uint32_t body_bytes, void **body_out);
 

@@ -145,7 +145,7 @@ strom_err ring_writer_open(struct ring_writer *w, void *mem, size_t mem_bytes, s
     /* Readers may have gone to sleep on entries the dead writer published but never announced. */
     __atomic_fetch_add(&h->data_seq, 1, __ATOMIC_SEQ_CST);
     (void)io_futex_wake(io, &h->data_seq, INT32_MAX);
-    strom_assert(w->limit > w->tail);
+    strom_assert(w->tail >= __atomic_load_n(&h->tail, __ATOMIC_RELAXED));
     return STROM_OK;
 }
 
@@ -170,6 +170,9 @@ static void writer_pad(struct ring_writer *w, uint64_t pad_bytes) {
 
 strom_err ring_claim(struct ring_writer *w, uint32_t body_bytes, void **body_out) {
     strom_assert(w->ring.header != NULL && body_out != NULL);
+    /* Whatever happens below, an earlier unpublished claim is void: publishing after a failed
+     * claim is a programmer error that ring_publish catches. */
+    w->claim_position = RING_POSITION_NONE;
     if (body_bytes > ring_body_bytes_max(&w->ring)) {
         return STROM_ERR_TOO_LARGE;
     }

@@ -5,6 +5,7 @@
  * test_ring_proc.c.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -624,4 +625,16 @@ Test(ring, shm_create_arguments) {
     }
     bytes[9999] = 7;
     cr_assert_eq(io_shm_unmap(&io, addr, 10000), STROM_OK);
+}
+
+/* Publishing without a claim (here: after a claim that failed) is a programmer error. */
+Test(ring, publish_without_claim_crashes, .signal = SIGABRT) {
+    struct fixture f;
+    fixture_init(&f, CAP_SMALL);
+    struct ring_writer w;
+    cr_assert_eq(ring_writer_open(&w, f.mem, f.bytes, &f.io), STROM_OK);
+    void *body;
+    cr_assert_eq(ring_claim(&w, 16, &body), STROM_OK);
+    cr_assert_eq(ring_claim(&w, CAP_SMALL, &body), STROM_ERR_TOO_LARGE);
+    ring_publish(&w, 1, NULL);
 }
