@@ -53,7 +53,7 @@ HARNESS := $(BUILD)/strom-bench
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
         clean bench bench-store bench-base bench-quick
 
-all: $(STROM) $(if $(GEN_TOOL_SRC),$(GEN_TOOL))
+all: $(STROM) $(GEN_TOOL)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -341,6 +341,11 @@ strom_err strom_ssim_fail(const struct strom_ssim_record *rec, uint32_t column, 
     return code;
 }
 
+strom_err strom_ssim_fail_at(const struct strom_ssim_record *rec, uint32_t column,
+                             const char *reason, struct strom_ssim_error *err) {
+    return strom_ssim_fail(rec, column, reason, STROM_ERR_PARSE, err);
+}
+
 /* Decimal digits to a u64; false when empty, not all digits or above 2^64-1. */
 static bool digits_u64(const char *s, size_t n, uint64_t *out) {
     uint64_t v = 0;
@@ -399,6 +404,42 @@ strom_err strom_ssim_field_bool(const struct strom_ssim_record *rec,
         *out = false;
     } else {
         return strom_ssim_fail(rec, field->value_column, "true or false expected", STROM_ERR_PARSE,
+                               err);
+    }
+    return STROM_OK;
+}
+
+bool strom_ssim_key_is(const struct strom_ssim_field *field, const char *key) {
+    size_t n = strlen(key);
+    return field_key_is(field, key, n);
+}
+
+strom_err strom_ssim_field_uint(const struct strom_ssim_record *rec,
+                                const struct strom_ssim_field *field, uint64_t max, uint64_t *out,
+                                struct strom_ssim_error *err) {
+    strom_err e = strom_ssim_field_u64(rec, field, out, err);
+    if (!e && *out > max) {
+        e = strom_ssim_fail(rec, field->value_column, "number above its maximum",
+                            STROM_ERR_TOO_LARGE, err);
+    }
+    return e;
+}
+
+strom_err strom_ssim_field_max(const struct strom_ssim_record *rec,
+                               const struct strom_ssim_field *field, uint64_t max,
+                               struct strom_ssim_error *err) {
+    if (field->value_len > max) {
+        return strom_ssim_fail(rec, field->value_column, "value longer than its maximum",
+                               STROM_ERR_TOO_LARGE, err);
+    }
+    return STROM_OK;
+}
+
+strom_err strom_ssim_field_size(const struct strom_ssim_record *rec,
+                                const struct strom_ssim_field *field, uint64_t size,
+                                struct strom_ssim_error *err) {
+    if (field->value_len != size) {
+        return strom_ssim_fail(rec, field->value_column, "value of the wrong size", STROM_ERR_PARSE,
                                err);
     }
     return STROM_OK;
@@ -491,6 +532,22 @@ strom_err strom_ssim_reader_next(struct strom_ssim_reader *r, struct strom_ssim_
             break;
         }
         e = STROM_ERR_END;
+    }
+    return e;
+}
+
+strom_err strom_ssim_reader_next_in(struct strom_ssim_reader *r, struct strom_ssim_record *rec,
+                                    struct strom_arena *arena, struct strom_ssim_error *err) {
+    size_t scratch_bytes;
+    char *scratch = strom_arena_rest(arena, &scratch_bytes);
+    strom_err e = strom_ssim_reader_next(r, rec, scratch, scratch_bytes, err);
+    if (e == STROM_OK) {
+        void *kept = strom_arena_alloc(arena, rec->scratch_bytes_used, 1);
+        strom_assert(kept == scratch || rec->scratch_bytes_used == 0);
+    } else if (e == STROM_ERR_END) {
+        rec->line = r->line;
+        e = strom_ssim_fail(rec, 0, "line expected: the text ends inside a record", STROM_ERR_PARSE,
+                            err);
     }
     return e;
 }

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "base/error.h"
 
 /* Longest accepted line, without its '\n': room for a 16 MiB payload escaped as \ooo. */
@@ -112,10 +113,34 @@ strom_err strom_ssim_field_bool(const struct strom_ssim_record *rec,
                                 const struct strom_ssim_field *field, bool *out,
                                 struct strom_ssim_error *err);
 
+/* True when field's key is the NUL-terminated key. */
+bool strom_ssim_key_is(const struct strom_ssim_field *field, const char *key);
+
+/*
+ * Checks for generated parsers, each with err->column at the value:
+ *   _uint: an unsigned integer (as _u64) of at most max, else STROM_ERR_TOO_LARGE
+ *          "number above its maximum";
+ *   _max:  a value of at most max bytes, else STROM_ERR_TOO_LARGE "value longer than its maximum";
+ *   _size: a value of exactly size bytes, else STROM_ERR_PARSE "value of the wrong size".
+ */
+strom_err strom_ssim_field_uint(const struct strom_ssim_record *rec,
+                                const struct strom_ssim_field *field, uint64_t max, uint64_t *out,
+                                struct strom_ssim_error *err);
+strom_err strom_ssim_field_max(const struct strom_ssim_record *rec,
+                               const struct strom_ssim_field *field, uint64_t max,
+                               struct strom_ssim_error *err);
+strom_err strom_ssim_field_size(const struct strom_ssim_record *rec,
+                                const struct strom_ssim_field *field, uint64_t size,
+                                struct strom_ssim_error *err);
+
 /* Fills err (when not NULL) with rec's line, column and reason; returns code. For callers that
  * find a semantic problem in a field (a value above its maximum, an unknown key). */
 strom_err strom_ssim_fail(const struct strom_ssim_record *rec, uint32_t column, const char *reason,
                           strom_err code, struct strom_ssim_error *err);
+
+/* strom_ssim_fail with STROM_ERR_PARSE. */
+strom_err strom_ssim_fail_at(const struct strom_ssim_record *rec, uint32_t column,
+                             const char *reason, struct strom_ssim_error *err);
 
 /* "line 3, column 17: unterminated quote" into buf (always NUL-terminated when bytes_max > 0). */
 void strom_ssim_error_format(const struct strom_ssim_error *err, char *buf, size_t bytes_max);
@@ -140,6 +165,16 @@ void strom_ssim_reader_init(struct strom_ssim_reader *r, const char *text, size_
  */
 strom_err strom_ssim_reader_next(struct strom_ssim_reader *r, struct strom_ssim_record *rec,
                                  char *scratch, size_t scratch_bytes, struct strom_ssim_error *err);
+
+/*
+ * Reads the next record like strom_ssim_reader_next, with the free tail of arena as its scratch,
+ * and keeps the scratch bytes the values use allocated in the arena, so the views stay valid while
+ * later lines are read (the generated parsers read a record's child lines this way). The end of
+ * the text is STROM_ERR_PARSE "line expected: the text ends inside a record" here, because the
+ * caller expects a line.
+ */
+strom_err strom_ssim_reader_next_in(struct strom_ssim_reader *r, struct strom_ssim_record *rec,
+                                    struct strom_arena *arena, struct strom_ssim_error *err);
 
 /* A writer of whole lines into buf[0, bytes_max). */
 struct strom_ssim_writer {
