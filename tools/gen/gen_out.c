@@ -85,7 +85,12 @@ static void wrap_lines(struct gen_out *o, int indent, const char *text) {
             line[0] = '\0';
             used = 0;
         }
-        snprintf(line + used, sizeof line - used, "%s%s", used > 0 ? " " : "", word);
+        size_t word_len = strlen(word);
+        strom_assert(used + 1 + word_len < sizeof line); /* a line stays under the limit */
+        if (used > 0) {
+            line[used++] = ' ';
+        }
+        memcpy(line + used, word, word_len + 1);
     }
     if (line[0]) {
         gen_out_line(o, indent, " * %s", line);
