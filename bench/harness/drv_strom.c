@@ -2,7 +2,8 @@
  * drv_strom.c: the strom native driver, on libstrom (include/strom.h).
  *
  * Stream i of a run is the strom stream "/<prefix>/<i>" (the same stream the Kafka driver sees as
- * topic <prefix> partition i). Setup creates the streams. The durability row picks the ack
+ * topic <prefix> partition i). Setup creates the streams by a first append of a marker message
+ * each; subscribers read from offset 1. The durability row picks the ack
  * level of appends and reads: memory row 1 | STROM_NO_SYNC (published by the sequencer, not yet
  * synced), disk row the default (on disk). The producer's messages are deduplicated by no one
  * (no_idempotence), as the other drivers' are not either.
@@ -13,9 +14,10 @@
  * follows every send, so a batch holds one message and waits for nothing; at max rate batches
  * grow with the pipeline. Each message's due time is kept with its batch until the answer.
  *
- * A subscriber follows each of its streams with a callback subscription from offset 0. libstrom
- * allows STROM_DRV_SUBS_PER_CLIENT (1,024) subscriptions per connection, so a subscriber of more
- * streams opens several connections and waits on all of them with ppoll(2).
+ * A subscriber follows each of its streams with a callback subscription from offset 1. A
+ * connection holds at most 1,024 subscriptions (libstrom's limit) and at most the node's
+ * reads_max, so a subscriber of more streams opens several connections; every connection is
+ * waited on with ppoll(2), whose timeout counts in nanoseconds.
  *
  * libstrom starts no thread: everything here runs on the worker's thread, in strom_step.
  */
@@ -71,7 +73,9 @@ struct strom_conn {
     /* subscriber */
     strom_sub **subs;
     uint32_t sub_count;
-    struct pollfd *pfds; /* client_count of them */
+    uint32_t subs_per_client; /* subscriptions on each connection */
+    strom_err sub_err;        /* why the first subscription ended, or OK */
+    struct pollfd *pfds;      /* client_count of them */
 };
 
 static void strom_path(char *out, const struct bench_plan *plan, uint32_t stream) {
@@ -106,7 +110,7 @@ static void strom_close_conn(void *conn) {
         return;
     }
     for (uint32_t i = 0; i < c->sub_count; i++) {
-        strom_sub_close(c->clients[i / STROM_DRV_SUBS_PER_CLIENT], c->subs[i]);
+        strom_sub_close(c->clients[i / c->subs_per_client], c->subs[i]);
     }
     for (uint32_t i = 0; i < c->client_count; i++) {
         strom_close(c->clients[i]);
@@ -121,25 +125,53 @@ static void strom_close_conn(void *conn) {
     free(c);
 }
 
-/* Creates every stream of the run, within the setup time; the note says how long it took. */
+/* Counts the answers to setup's appends; the first error is kept. */
+struct strom_setup_state {
+    uint32_t answered;
+    strom_err err;
+};
+
+static void strom_setup_done(void *arg, const struct strom_append_result *r) {
+    struct strom_setup_state *st = arg;
+    st->answered++;
+    if (st->err == STROM_OK) {
+        st->err = r->err;
+    }
+}
+
+/*
+ * Creates every stream of the run as strom's users do, by a first append (the node creates a
+ * stream on its first append): one marker message per stream, pipelined, at ack 1. Subscribers
+ * then read from offset 1. (strom_create is one blocking round trip per stream, too slow for
+ * 100,000 of them within the setup time.) The note says how long it took.
+ */
 static strom_err strom_setup(const struct bench_plan *plan, struct bench_diag *diag) {
+    static const char marker[] = "strom-bench: stream created by setup";
+    const struct strom_msg msg = {.payload = marker, .payload_bytes = sizeof marker - 1};
     strom_client *cl = NULL;
-    strom_err err = strom_connect(&cl, plan, 1, diag);
+    struct strom_setup_state st = {0};
+    strom_err err = strom_connect(&cl, plan, 4096, diag);
     uint64_t t0 = bench_now_ns();
-    uint32_t made = 0;
-    for (; err == STROM_OK && made < plan->workload->stream_count; made++) {
+    uint32_t sent = 0, count = plan->workload->stream_count;
+    while (err == STROM_OK && st.answered < count) {
         if (bench_now_ns() - t0 > plan->setup_timeout_ns) {
-            err =
-                bench_diag_set(diag, STROM_ERR_TIMEOUT,
-                               "strom created %" PRIu32 " of %" PRIu32 " streams in %.0f s", made,
-                               plan->workload->stream_count, (double)plan->setup_timeout_ns / 1e9);
+            err = bench_diag_set(diag, STROM_ERR_TIMEOUT,
+                                 "strom created %" PRIu32 " of %" PRIu32 " streams in %.0f s",
+                                 st.answered, count, (double)plan->setup_timeout_ns / 1e9);
             break;
         }
-        char path[STROM_DRV_PATH_BYTES_MAX];
-        strom_path(path, plan, made);
-        err = strom_create(cl, path, NULL, NULL);
+        strom_err q = STROM_OK;
+        while (sent < count && q == STROM_OK) {
+            char path[STROM_DRV_PATH_BYTES_MAX];
+            strom_path(path, plan, sent);
+            q = strom_append_async(cl, path, &msg, 1, 1u | STROM_NO_SYNC, strom_setup_done, &st);
+            sent += q == STROM_OK ? 1 : 0;
+        }
+        err = q == STROM_OK || q == STROM_ERR_AGAIN ? strom_step(cl, 1000000) : q;
+        err = err ? err : st.err;
         if (err != STROM_OK) {
-            bench_diag_set(diag, err, "strom create %s: %s", path, strom_strerror(err));
+            bench_diag_set(diag, err, "strom: creating stream %" PRIu32 ": %s", sent,
+                           strom_strerror(err));
         }
     }
     if (err == STROM_OK) {
@@ -147,7 +179,7 @@ static strom_err strom_setup(const struct bench_plan *plan, struct bench_diag *d
         strom_server_info(cl, &info);
         bench_diag_set(diag, STROM_OK,
                        "strom node %s protocol %u, %" PRIu32 " streams created in %.1f s, ack %s",
-                       info.node_name, info.version, made, (double)(bench_now_ns() - t0) / 1e9,
+                       info.node_name, info.version, count, (double)(bench_now_ns() - t0) / 1e9,
                        strom_ack(plan) == STROM_ACK_DEFAULT ? "sync" : "1 no-sync");
     }
     strom_close(cl);
@@ -164,7 +196,8 @@ static strom_err strom_producer_open(void **conn, const struct bench_plan *plan,
         (c->pending = calloc(w->inflight_max, sizeof c->pending[0])) == NULL ||
         (c->arena = malloc((size_t)w->inflight_max * w->msg_bytes)) == NULL ||
         (c->batches = calloc(w->inflight_max, sizeof c->batches[0])) == NULL ||
-        (c->msgs = calloc(STROM_DRV_BATCH_MSGS_MAX, sizeof c->msgs[0])) == NULL) {
+        (c->msgs = calloc(STROM_DRV_BATCH_MSGS_MAX, sizeof c->msgs[0])) == NULL ||
+        (c->pfds = calloc(1, sizeof c->pfds[0])) == NULL) {
         err = bench_diag_set(diag, STROM_ERR_NO_MEMORY, "strom producer");
         goto done;
     }
@@ -254,6 +287,31 @@ static strom_err strom_flush(struct strom_conn *c, struct bench_diag *diag) {
     return err;
 }
 
+/*
+ * Waits up to timeout_ns for any of the connection's clients with ppoll(2), then steps the ready
+ * ones without waiting. The harness waits here rather than in strom_step's own wait, which counts
+ * in whole milliseconds: a fixed-rate producer must wake up within microseconds of its next due
+ * time. A disconnected client (fd -1) is stepped too, so that it reconnects.
+ */
+static strom_err strom_wait_step(struct strom_conn *c, uint64_t timeout_ns) {
+    for (uint32_t i = 0; i < c->client_count; i++) {
+        c->pfds[i] =
+            (struct pollfd){.fd = strom_fd(c->clients[i]), .events = strom_events(c->clients[i])};
+        uint64_t t = strom_timeout_ns(c->clients[i]);
+        timeout_ns = t < timeout_ns ? t : timeout_ns;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
+                          .tv_nsec = (long)(timeout_ns % 1000000000u)};
+    ppoll(c->pfds, c->client_count, &ts, NULL);
+    strom_err err = STROM_OK;
+    for (uint32_t i = 0; i < c->client_count && err == STROM_OK; i++) {
+        if (c->pfds[i].revents != 0 || c->pfds[i].fd < 0) {
+            err = strom_step(c->clients[i], 0);
+        }
+    }
+    return err;
+}
+
 static strom_err strom_producer_poll(void *conn, uint64_t timeout_ns, const struct bench_sink *sink,
                                      struct bench_diag *diag) {
     struct strom_conn *c = conn;
@@ -261,7 +319,7 @@ static strom_err strom_producer_poll(void *conn, uint64_t timeout_ns, const stru
     c->diag = diag;
     strom_err err = strom_flush(c, diag);
     if (err == STROM_OK) {
-        err = strom_step(c->clients[0], c->pending_count > 0 ? 0 : timeout_ns);
+        err = strom_wait_step(c, c->pending_count > 0 ? 0 : timeout_ns);
         if (err != STROM_OK) {
             bench_diag_set(diag, err, "strom: %s", strom_strerror(err));
         }
@@ -270,52 +328,73 @@ static strom_err strom_producer_poll(void *conn, uint64_t timeout_ns, const stru
     return err;
 }
 
+/* A delivery, or the end of a subscription: a following subscription has no normal end, so an
+ * end fails the subscriber (the streams it read would go unread). */
 static void strom_sub_done(void *arg, strom_sub *sub, const struct strom_msg *msg, strom_err err) {
     (void)sub;
     struct strom_conn *c = arg;
     if (msg != NULL) {
         c->sink->on_deliver(c->sink->ctx, msg->payload, msg->payload_bytes, bench_now_ns());
-    } else if (c->diag->text[0] == '\0') {
-        bench_diag_set(c->diag, STROM_OK, "strom subscription ended: %s", strom_strerror(err));
+    } else if (c->sub_err == STROM_OK) {
+        c->sub_err = err != STROM_OK ? err : STROM_ERR_END;
+        bench_diag_set(c->diag, c->sub_err, "strom subscription ended: %s",
+                       strom_strerror(c->sub_err));
     }
+}
+
+/* Subscriptions per connection: libstrom's limit, or the node's reads_max when lower. */
+static uint32_t strom_subs_per_client(strom_client *cl) {
+    struct strom_server_info info;
+    strom_server_info(cl, &info);
+    uint32_t n = STROM_DRV_SUBS_PER_CLIENT;
+    return info.reads_max > 0 && info.reads_max < n ? info.reads_max : n;
+}
+
+/* Opens the connections a subscriber of stream_count streams needs. */
+static strom_err strom_subscriber_connect(struct strom_conn *c, uint32_t stream_count,
+                                          struct bench_diag *diag) {
+    strom_err err = strom_connect(&c->clients[0], c->plan, 16, diag);
+    c->client_count = err == STROM_OK ? 1 : 0;
+    c->subs_per_client = err == STROM_OK ? strom_subs_per_client(c->clients[0]) : 1;
+    uint32_t clients = (stream_count + c->subs_per_client - 1) / c->subs_per_client;
+    if (err == STROM_OK && clients > STROM_DRV_CLIENTS_MAX) {
+        err = bench_diag_set(diag, STROM_ERR_LIMIT,
+                             "strom: %" PRIu32 " streams at %" PRIu32 " reads per connection need "
+                             "more than %d connections",
+                             stream_count, c->subs_per_client, STROM_DRV_CLIENTS_MAX);
+    }
+    for (; err == STROM_OK && c->client_count < clients; c->client_count++) {
+        err = strom_connect(&c->clients[c->client_count], c->plan, 16, diag);
+        if (err != STROM_OK) {
+            break;
+        }
+    }
+    return err;
 }
 
 static strom_err strom_subscriber_open(void **conn, const struct bench_plan *plan,
                                        const uint32_t *streams, uint32_t stream_count,
                                        struct bench_diag *diag) {
     struct strom_conn *c = calloc(1, sizeof *c);
-    uint32_t clients = (stream_count + STROM_DRV_SUBS_PER_CLIENT - 1) / STROM_DRV_SUBS_PER_CLIENT;
     strom_err err = STROM_OK;
-    if (clients > STROM_DRV_CLIENTS_MAX) {
-        err = bench_diag_set(diag, STROM_ERR_LIMIT,
-                             "strom: %" PRIu32 " streams need more than %d "
-                             "connections",
-                             stream_count, STROM_DRV_CLIENTS_MAX);
-        goto done;
-    }
-    if (c == NULL || (c->clients = calloc(clients, sizeof c->clients[0])) == NULL ||
+    if (c == NULL || (c->clients = calloc(STROM_DRV_CLIENTS_MAX, sizeof c->clients[0])) == NULL ||
         (c->subs = calloc(stream_count, sizeof c->subs[0])) == NULL ||
-        (c->pfds = calloc(clients, sizeof c->pfds[0])) == NULL) {
+        (c->pfds = calloc(STROM_DRV_CLIENTS_MAX, sizeof c->pfds[0])) == NULL) {
         err = bench_diag_set(diag, STROM_ERR_NO_MEMORY, "strom subscriber");
         goto done;
     }
     c->plan = plan;
     c->ack = strom_ack(plan);
-    for (; err == STROM_OK && c->client_count < clients; c->client_count++) {
-        err = strom_connect(&c->clients[c->client_count], plan, 16, diag);
-        if (err != STROM_OK) {
-            break;
-        }
-    }
+    err = strom_subscriber_connect(c, stream_count, diag);
     struct strom_read_options ro;
     strom_read_options_init(&ro);
-    ro.from = 0;
+    ro.from = 1; /* offset 0 is setup's marker */
     ro.follow = true;
     ro.ack = c->ack;
     for (; err == STROM_OK && c->sub_count < stream_count; c->sub_count++) {
         char path[STROM_DRV_PATH_BYTES_MAX];
         strom_path(path, plan, streams[c->sub_count]);
-        err = strom_subscribe(c->clients[c->sub_count / STROM_DRV_SUBS_PER_CLIENT], path, &ro,
+        err = strom_subscribe(c->clients[c->sub_count / c->subs_per_client], path, &ro,
                               strom_sub_done, c, &c->subs[c->sub_count]);
         if (err != STROM_OK) {
             bench_diag_set(diag, err, "strom subscribe %s: %s", path, strom_strerror(err));
@@ -330,30 +409,14 @@ done:
 static strom_err strom_subscriber_poll(void *conn, uint64_t timeout_ns,
                                        const struct bench_sink *sink, struct bench_diag *diag) {
     struct strom_conn *c = conn;
-    strom_err err = STROM_OK;
     c->sink = sink;
     c->diag = diag;
-    if (c->client_count == 1) {
-        err = strom_step(c->clients[0], timeout_ns);
-    } else {
-        for (uint32_t i = 0; i < c->client_count; i++) {
-            c->pfds[i] = (struct pollfd){.fd = strom_fd(c->clients[i]),
-                                         .events = strom_events(c->clients[i])};
-        }
-        struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
-                              .tv_nsec = (long)(timeout_ns % 1000000000u)};
-        ppoll(c->pfds, c->client_count, &ts, NULL);
-        for (uint32_t i = 0; i < c->client_count && err == STROM_OK; i++) {
-            if (c->pfds[i].revents != 0 || c->pfds[i].fd < 0) {
-                err = strom_step(c->clients[i], 0);
-            }
-        }
-    }
+    strom_err err = strom_wait_step(c, timeout_ns);
     if (err != STROM_OK) {
         bench_diag_set(diag, err, "strom: %s", strom_strerror(err));
     }
     c->sink = NULL;
-    return err;
+    return err != STROM_OK ? err : c->sub_err;
 }
 
 const struct bench_driver bench_driver_strom = {

@@ -437,6 +437,9 @@ static void report_group_notes(const struct report_entry *const *col, uint32_t n
             fprintf(out, "  %s cannot run it: %s\n", e->system, e->note);
             continue;
         }
+        if (e->note[0] != '\0') {
+            fprintf(out, "  %s: %s\n", e->system, e->note);
+        }
         if (e->unsent > 0) {
             fprintf(out,
                     "  %s did not keep up with the rate: %llu messages due in the window "

@@ -573,16 +573,31 @@ static void run_merge(const struct bench_run *r, struct bench_result *result) {
     result->deliver_mb_s = (double)window_bytes / 1e6 / seconds;
 }
 
-/* The first failed worker's diagnostic, when one failed during the run. */
+/* The first failed worker's diagnostic when one failed; otherwise the first note a worker left
+ * (a refused message, a subscription that ended), so that the record says what went wrong. */
 static void run_note_failures(const struct bench_run *r, struct bench_result *result) {
-    for (uint32_t i = 0; i < r->shared->slot_count; i++) {
+    uint32_t producers = r->plan->workload->producer_count;
+    /* A worker that failed explains the others, which were stopped because of it. */
+    for (uint32_t pass = 0; pass < 2 && result->ok; pass++) {
+        for (uint32_t i = 0; i < r->shared->slot_count; i++) {
+            const struct bench_slot *sl = &r->shared->slots[i];
+            uint32_t st = atomic_load_explicit(&sl->state, memory_order_acquire);
+            if (pass == 0 ? st == BENCH_SLOT_FAILED : st != BENCH_SLOT_DONE) {
+                result->ok = false;
+                bench_diag_set(
+                    &result->diag, sl->err, "%s %u: %s (%s)",
+                    i < producers ? "producer" : "subscriber", i < producers ? i : i - producers,
+                    sl->diag.text[0] ? sl->diag.text : "did not finish", strom_errname(sl->err));
+                break;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < r->shared->slot_count && result->ok; i++) {
         const struct bench_slot *sl = &r->shared->slots[i];
-        if (atomic_load_explicit(&sl->state, memory_order_acquire) != BENCH_SLOT_DONE) {
-            result->ok = false;
-            bench_diag_set(&result->diag, sl->err, "%s %u: %s (%s)",
-                           i < r->plan->workload->producer_count ? "producer" : "subscriber", i,
-                           sl->diag.text[0] ? sl->diag.text : "did not finish",
-                           strom_errname(sl->err));
+        if (sl->diag.text[0] != '\0') {
+            bench_diag_set(&result->diag, STROM_OK, "%s %u: %s",
+                           i < producers ? "producer" : "subscriber",
+                           i < producers ? i : i - producers, sl->diag.text);
             return;
         }
     }
@@ -633,7 +648,7 @@ static void run_phases(struct bench_run *r, struct bench_result *result) {
     got = run_wait_slots(r, r->shared->slots, r->shared->slot_count, BENCH_SLOT_DONE,
                          RUN_START_DELAY_NS + r->plan->warmup_ns + r->plan->duration_ns +
                              2 * r->plan->drain_ns + RUN_GRACE_NS);
-    run_note_failures(r, result);
+    (void)got; /* who did not finish is told by run_note_failures, after every worker exited */
 }
 
 strom_err bench_run(const struct bench_driver *driver, const struct bench_plan *plan,
@@ -668,6 +683,9 @@ strom_err bench_run(const struct bench_driver *driver, const struct bench_plan *
 
     run_phases(&r, result);
     run_kill_all(&r);
+    if (result->ok) {
+        run_note_failures(&r, result);
+    }
     run_merge(&r, result);
     munmap(r.shared, r.shared_bytes);
     return STROM_OK;
