@@ -24,4 +24,7 @@ int cli_streams(int argc, char **argv);
 int cli_create(int argc, char **argv);
 int cli_stat(int argc, char **argv);
 
+/* Storage tools (src/cli/dump.c). */
+int cli_dump(int argc, char **argv);
+
 #endif

@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"streams", "list the streams of a node", cli_streams},
     {"create", "create a stream", cli_create},
     {"stat", "print a node's counters", cli_stat},
+    {"dump", "print every record of a store file (--verify: check it)", cli_dump},
 };
 
 enum { command_count = sizeof commands / sizeof commands[0] };

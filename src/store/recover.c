@@ -140,11 +140,59 @@ static bool record_at(struct window *w, uint64_t pos, struct store_rec_header *h
     return record_check(w, pos, h, NULL, 0);
 }
 
+/* The first aligned position in [pos, w->limit) whose first 4 bytes are the magic, or the
+ * limit: a tight loop over the window, so that scanning megabytes of payload stays cheap. */
+static uint64_t magic_forward(struct window *w, uint64_t pos) {
+    while (pos + STORE_HEADER_BYTES <= w->limit) {
+        const uint8_t *p = NULL;
+        size_t avail = 0;
+        size_t want = WINDOW_BYTES / 2;
+        if (window_get(w, pos, want, true, &p, &avail) != STROM_OK || avail < 4) {
+            break;
+        }
+        for (size_t i = 0; i + 4 <= avail; i += STORE_ALIGN) {
+            if (store_has_magic(p + i)) {
+                return pos + i;
+            }
+        }
+        pos += (avail - 4) / STORE_ALIGN * STORE_ALIGN + STORE_ALIGN;
+    }
+    return w->limit;
+}
+
+/* The last aligned position in [floor, pos] whose first 4 bytes are the magic; false if none. */
+static bool magic_backward(struct window *w, uint64_t floor, uint64_t pos, uint64_t *found) {
+    while (pos >= floor) {
+        uint64_t lo = pos - floor > WINDOW_BYTES / 4 ? pos - WINDOW_BYTES / 4 : floor;
+        const uint8_t *p = NULL;
+        size_t avail = 0;
+        size_t want = (size_t)(pos - lo) + 4;
+        if (window_get(w, lo, want, false, &p, &avail) != STROM_OK || avail < want) {
+            return false;
+        }
+        for (uint64_t at = pos; at >= lo; at -= STORE_ALIGN) {
+            if (store_has_magic(p + (at - lo))) {
+                *found = at;
+                return true;
+            }
+            if (at < lo + STORE_ALIGN) {
+                break;
+            }
+        }
+        if (lo == floor) {
+            break;
+        }
+        pos = lo - STORE_ALIGN;
+    }
+    return false;
+}
+
 /* The first position >= pos with a whole valid record, or the limit. */
 static uint64_t resync(struct window *w, uint64_t pos) {
     struct store_rec_header h;
+    pos = magic_forward(w, pos);
     while (pos < w->limit && !record_at(w, pos, &h)) {
-        pos += STORE_ALIGN;
+        pos = magic_forward(w, pos + STORE_ALIGN);
     }
     return pos < w->limit ? pos : w->limit;
 }
@@ -176,17 +224,20 @@ static bool checkpoint_at(struct window *w, uint64_t pos, const struct store_rec
 /* Searches [floor, w->limit) backwards for the last valid checkpoint. */
 static bool checkpoint_find(struct window *w, uint64_t floor, uint64_t *pos_out,
                             struct store_checkpoint *c) {
-    uint64_t pos = w->limit >= floor + STORE_HEADER_BYTES ? w->limit - STORE_HEADER_BYTES : floor;
-    pos &= ~(uint64_t)(STORE_ALIGN - 1);
+    if (w->limit < floor + STORE_HEADER_BYTES) {
+        return false;
+    }
+    uint64_t pos = (w->limit - STORE_HEADER_BYTES) & ~(uint64_t)(STORE_ALIGN - 1);
     struct store_rec_header h;
-    for (; pos >= floor && pos + STORE_HEADER_BYTES <= w->limit; pos -= STORE_ALIGN) {
+    while (magic_backward(w, floor, pos, &pos)) {
         if (header_at(w, pos, false, &h) && checkpoint_at(w, pos, &h, c)) {
             *pos_out = pos;
             return true;
         }
-        if (pos == floor) {
+        if (pos < floor + STORE_ALIGN) {
             break;
         }
+        pos -= STORE_ALIGN;
     }
     return false;
 }
@@ -460,6 +511,8 @@ static strom_err repair_indexes(struct store *s) {
 }
 
 strom_err store_recover(struct store *s, uint64_t file_size) {
+    /* A file cut inside its first page (with a whole header) holds no records yet. */
+    file_size = file_size < STORE_DATA_START ? STORE_DATA_START : file_size;
     struct window w = {.s = s, .buf = s->window, .limit = file_size};
     struct store_checkpoint c;
     uint64_t ckpt_pos = 0;

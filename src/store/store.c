@@ -208,8 +208,14 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
 /* --- streams --------------------------------------------------------------------------------- */
 
 /* Checks a spine read from the STREAM record at pos. */
-static bool spine_valid(const struct store_entry *e, uint32_t count, uint64_t next_offset,
-                        uint64_t pos) {
+static bool spine_valid(const struct store_entry *e, uint32_t count,
+                        const struct store_stream_head *head, uint64_t pos) {
+    uint64_t next_offset = head->next_offset;
+    /* Reads rely on it: the spine covers every offset from the first one on. */
+    if (count == 0 ? head->first_offset != next_offset || head->first_pos != 0
+                   : e[0].base_offset > head->first_offset) {
+        return false;
+    }
     for (uint32_t i = 0; i < count; i++) {
         bool ok = e[i].pos >= STORE_DATA_START && e[i].pos < pos && e[i].pos % STORE_ALIGN == 0 &&
                   e[i].span >= STORE_HEADER_BYTES && e[i].span % STORE_ALIGN == 0 &&
@@ -273,7 +279,7 @@ strom_err store_stream_load(struct store *s, uint64_t stream_id, uint64_t pos,
     for (uint32_t i = 0; err == STROM_OK && i < head.spine_count; i++) {
         store_entry_decode(raw + (size_t)i * STORE_ENTRY_BYTES, &e[i]);
     }
-    if (err == STROM_OK && !spine_valid(e, head.spine_count, head.next_offset, pos)) {
+    if (err == STROM_OK && !spine_valid(e, head.spine_count, &head, pos)) {
         err = STROM_ERR_CORRUPT;
     }
     if (err == STROM_ERR_CORRUPT || err == STROM_ERR_TRUNCATED) {

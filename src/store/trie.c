@@ -193,6 +193,13 @@ strom_err trie_find(struct store *s, uint64_t stream_id, bool *found, uint64_t *
         if (e->ptr & PTR_LEAF) {
             *found = e->aux == stream_id;
             *pos_out = e->ptr - 1;
+            /* A leaf sits where its key's digits lead; one elsewhere is damage, and inserting
+             * beside it would find no digit to tell the two apart. */
+            uint64_t differ = store_trie_key(e->aux) ^ key;
+            if (!*found && (differ >> (60 - 4 * depth)) != 0) {
+                *found = false;
+                err = store_corrupt(s, n->disk_pos);
+            }
             break;
         }
         err = child_ref(s, e, (uint8_t)depth, &ref);
