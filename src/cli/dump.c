@@ -166,7 +166,7 @@ static void print_record(struct dump *d, uint64_t pos, const struct store_rec_he
     } else if (h->type == STORE_REC_TRIE &&
                store_trie_head_decode(d->body, h->body_bytes, &th) == STROM_OK) {
         r.level = th.depth;
-        printf("  depth:%u  children:%d", th.depth, __builtin_popcount(th.bitmap));
+        printf("  depth:%u  children:%u", th.depth, store_bits16(th.bitmap));
     } else if (h->type == STORE_REC_CHECKPOINT &&
                store_checkpoint_decode(d->body, h->body_bytes, &c) == STROM_OK) {
         d->reclaim_pos = c.reclaim_pos;
@@ -271,7 +271,7 @@ static void verify_trie(struct dump *d, const struct dump_rec *r, uint32_t body_
     if (store_trie_head_decode(d->body, body_bytes, &th) != STROM_OK) {
         return;
     }
-    for (int i = 0; i < __builtin_popcount(th.bitmap); i++) {
+    for (unsigned i = 0; i < store_bits16(th.bitmap); i++) {
         uint64_t ptr = store_get_u64(d->body + STORE_TRIE_HEAD_BYTES + i * 16);
         uint64_t aux = store_get_u64(d->body + STORE_TRIE_HEAD_BYTES + i * 16 + 8);
         if (ptr & 1) {

@@ -229,7 +229,7 @@ strom_err store_trie_head_decode(const uint8_t *in, size_t len, struct store_tri
     }
     t->bitmap = store_get_u16(in);
     t->depth = in[2];
-    size_t count = (size_t)__builtin_popcount(t->bitmap);
+    size_t count = (size_t)store_bits16(t->bitmap);
     if (t->bitmap == 0 || t->depth >= STORE_TRIE_DEPTH_MAX ||
         len != STORE_TRIE_HEAD_BYTES + count * STORE_TRIE_ENTRY_BYTES) {
         return STROM_ERR_CORRUPT;

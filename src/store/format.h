@@ -170,6 +170,15 @@ static inline uint64_t store_record_span(uint64_t body_bytes) {
     return (STORE_HEADER_BYTES + body_bytes + STORE_ALIGN - 1) & ~(uint64_t)(STORE_ALIGN - 1);
 }
 
+/* Bits set in a trie bitmap (a portable popcount: the build does not assume the instruction). */
+static inline unsigned store_bits16(uint16_t v) {
+    unsigned x = v;
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (x + (x >> 8)) & 0x1Fu;
+}
+
 /* The trie key of a stream id: the splitmix64 finalizer (Steele, Lea, Flood, OOPSLA 2014), a
  * bijection on 64 bits, so that any pattern of ids spreads evenly over the trie. */
 uint64_t store_trie_key(uint64_t stream_id);

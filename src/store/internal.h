@@ -154,8 +154,8 @@ struct store_stream *table_find(const struct store_table *t, uint64_t stream_id)
 strom_err table_insert(struct store_table *t, uint64_t stream_id, struct store_stream **out);
 /* Marks st dirty (once) and lists it. Errors: NO_MEMORY. */
 strom_err table_mark_dirty(struct store_table *t, struct store_stream *st);
-/* Clears the flag of the last dirty id and drops it from the list. */
-void table_pop_dirty(struct store_table *t);
+/* Clears the flag of st, the last dirty id, and drops it from the list. */
+void table_pop_dirty(struct store_table *t, struct store_stream *st);
 uint64_t table_bytes(const struct store_table *t);
 
 /* The spine of st (entries highest level first; see format.h) and its edits. */
@@ -183,8 +183,8 @@ void trie_init(struct store_trie *trie, uint64_t root_pos);
 void trie_reset(struct store *s, uint64_t root_pos);
 /* Finds the STREAM record of stream_id: *found, *pos_out. Errors: CORRUPT (error_pos set), IO. */
 strom_err trie_find(struct store *s, uint64_t stream_id, bool *found, uint64_t *pos_out);
-/* Points stream_id's leaf at the STREAM record at pos (inserting it), marking the path dirty.
- * The path must have been walked by trie_find since the last reset. */
+/* Points stream_id's leaf at the STREAM record at pos (inserting it), marking the path dirty;
+ * nodes on the path come into memory as needed. */
 strom_err trie_set(struct store *s, uint64_t stream_id, uint64_t pos);
 /* Writes every dirty node, children first; *root_pos_out gets the root's position. */
 strom_err trie_write(struct store *s, uint64_t *root_pos_out);
@@ -242,6 +242,8 @@ struct store {
     struct store_ckpt ckpt;
     struct store_open_info open;
     uint64_t error_pos; /* of the last CORRUPT; written by whoever detects it */
+    bool all_in_table;  /* every stream of the store is in the table, so a miss there is a new
+                           stream (the file started without streams); written by recover.c */
     uint64_t appends;   /* counters, store.c */
     uint64_t append_bytes;
     uint64_t checkpoints;

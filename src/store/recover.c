@@ -373,10 +373,11 @@ static strom_err apply_index(struct store *s, uint64_t pos, uint32_t span, uint8
 static void apply_checkpoint(struct store *s, uint64_t pos, uint64_t end,
                              const struct store_checkpoint *c) {
     trie_reset(s, c->trie_root_pos);
+    s->all_in_table = false; /* the writer's streams are in the trie, not in our table */
     while (s->table.dirty_count > 0) {
         struct store_stream *st = table_find(&s->table, s->table.dirty[s->table.dirty_count - 1]);
         st->flags &= (uint8_t)~STREAM_CREATED; /* the checkpoint put it in the trie */
-        table_pop_dirty(&s->table);
+        table_pop_dirty(&s->table, st);
     }
     s->ckpt.seq = c->seq;
     s->ckpt.pos = pos;
@@ -529,6 +530,7 @@ strom_err store_recover(struct store *s, uint64_t file_size) {
         s->open.checkpoint_pos = ckpt_pos;
     }
     trie_init(&s->trie, ckpt_pos ? c.trie_root_pos : 0);
+    s->all_in_table = s->trie.root_pos == 0;
     s->ckpt.mark_end = from;
     s->ckpt.time_ns = io_clock_monotonic_ns(s->io);
     s->open.replay_pos = from;

@@ -312,7 +312,7 @@ strom_err store_stream_get(struct store *s, uint64_t stream_id, bool create,
     }
     bool found = false;
     uint64_t pos = 0;
-    strom_err err = trie_find(s, stream_id, &found, &pos);
+    strom_err err = s->all_in_table ? STROM_OK : trie_find(s, stream_id, &found, &pos);
     if (err == STROM_OK && found) {
         err = store_stream_load(s, stream_id, pos, out);
     } else if (err == STROM_OK && create) {
@@ -442,7 +442,7 @@ static strom_err checkpoint_nodes(struct store *s, uint64_t *root_pos_out) {
         struct store_stream *st = table_find(&s->table, id);
         strom_assert(st != NULL);
         if (st->batch_count == 0 && (st->flags & STREAM_CREATED)) {
-            table_pop_dirty(&s->table); /* an append that failed: nothing to save */
+            table_pop_dirty(&s->table, st); /* an append that failed: nothing to save */
             continue;
         }
         uint64_t pos = 0;
@@ -452,7 +452,7 @@ static strom_err checkpoint_nodes(struct store *s, uint64_t *root_pos_out) {
         }
         if (err == STROM_OK) {
             st->flags &= (uint8_t)~STREAM_CREATED;
-            table_pop_dirty(&s->table);
+            table_pop_dirty(&s->table, st);
         }
     }
     if (err == STROM_OK) {

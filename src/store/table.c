@@ -50,9 +50,11 @@ struct store_stream *table_find(const struct store_table *t, uint64_t stream_id)
     }
 }
 
+/* The free slot where stream_id goes; it must not be in the table (checked on the way). */
 static struct store_stream *slot_free_for(const struct store_table *t, uint64_t stream_id) {
     uint64_t i = slot_of(t, stream_id);
     while (t->slots[i].flags & STREAM_USED) {
+        strom_assert(t->slots[i].stream_id != stream_id);
         i = (i + 1) & (t->cap - 1);
     }
     return &t->slots[i];
@@ -77,7 +79,6 @@ static strom_err table_grow(struct store_table *t) {
 }
 
 strom_err table_insert(struct store_table *t, uint64_t stream_id, struct store_stream **out) {
-    strom_assert(table_find(t, stream_id) == NULL);
     if (t->count >= t->count_max) {
         return STROM_ERR_LIMIT;
     }
@@ -114,10 +115,9 @@ strom_err table_mark_dirty(struct store_table *t, struct store_stream *st) {
     return STROM_OK;
 }
 
-void table_pop_dirty(struct store_table *t) {
-    strom_assert(t->dirty_count > 0);
-    struct store_stream *st = table_find(t, t->dirty[t->dirty_count - 1]);
-    strom_assert(st != NULL && (st->flags & STREAM_DIRTY));
+void table_pop_dirty(struct store_table *t, struct store_stream *st) {
+    strom_assert(t->dirty_count > 0 && t->dirty[t->dirty_count - 1] == st->stream_id);
+    strom_assert(st->flags & STREAM_DIRTY);
     st->flags &= (uint8_t)~STREAM_DIRTY;
     t->dirty_count--;
 }

@@ -53,7 +53,7 @@ static unsigned digit_of(uint64_t key, unsigned depth) {
 }
 
 static unsigned slot_index(uint16_t bitmap, unsigned digit) {
-    return (unsigned)__builtin_popcount(bitmap & ((1u << digit) - 1));
+    return (unsigned)store_bits16((uint16_t)(bitmap & ((1u << digit) - 1)));
 }
 
 void trie_init(struct store_trie *trie, uint64_t root_pos) {
@@ -111,7 +111,7 @@ static strom_err node_read(struct store *s, uint64_t pos, uint8_t depth, uint8_t
         err = STROM_ERR_CORRUPT;
     }
     uint64_t min_pos = pos;
-    unsigned count = err == STROM_OK ? (unsigned)__builtin_popcount(th->bitmap) : 0;
+    unsigned count = err == STROM_OK ? (unsigned)store_bits16(th->bitmap) : 0;
     for (unsigned i = 0; err == STROM_OK && i < count; i++) {
         const uint8_t *p = buf + STORE_HEADER_BYTES + STORE_TRIE_HEAD_BYTES + i * 16;
         struct store_trie_entry e = {store_get_u64(p), store_get_u64(p + 8)};
@@ -132,7 +132,7 @@ static strom_err node_load(struct store *s, uint64_t pos, uint8_t depth, uint32_
     struct store_trie_head th = {0};
     uint64_t min_pos = 0;
     strom_err err = node_read(s, pos, depth, buf, &th, &min_pos);
-    uint8_t count = (uint8_t)__builtin_popcount(th.bitmap);
+    uint8_t count = (uint8_t)store_bits16(th.bitmap);
     if (err == STROM_OK) {
         err = node_alloc(s, count, depth, ref_out);
     }
