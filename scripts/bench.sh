@@ -12,6 +12,7 @@ benches=(
   bench_base
   bench_ssim
   bench_ring
+  bench_store
 )
 
 results=build/bench-results.ssim

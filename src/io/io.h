@@ -215,6 +215,12 @@ struct io_vtable {
     strom_err (*shm_create)(struct io *io, const char *name, size_t bytes, void **addr_out);
     /* Unmaps a region from the calling process only (others keep their mapping). */
     strom_err (*shm_unmap)(struct io *io, void *addr, size_t bytes);
+
+    /* --- Files, gathered (appended by the store) ---------------------------------------------
+     * Writes the iov_count pieces (at most IO_IOV_MAX) one after another at off, all of them, or
+     * returns an error (a partial write is an error: what reached the file is unspecified). */
+    strom_err (*file_pwritev)(struct io *io, int fd, const struct io_iov *iov, uint32_t iov_count,
+                              uint64_t off);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -385,6 +391,10 @@ static inline strom_err io_shm_create(struct io *io, const char *name, size_t by
 }
 static inline strom_err io_shm_unmap(struct io *io, void *addr, size_t bytes) {
     return io->vt->shm_unmap(io, addr, bytes);
+}
+static inline strom_err io_file_pwritev(struct io *io, int fd, const struct io_iov *iov,
+                                        uint32_t iov_count, uint64_t off) {
+    return io->vt->file_pwritev(io, fd, iov, iov_count, off);
 }
 
 #endif

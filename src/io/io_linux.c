@@ -100,6 +100,38 @@ static strom_err linux_file_pwrite(struct io *io, int fd, const void *buf, size_
     return STROM_OK;
 }
 
+static strom_err linux_file_pwritev(struct io *io, int fd, const struct io_iov *iov,
+                                    uint32_t iov_count, uint64_t off) {
+    (void)io;
+    strom_assert(iov_count <= IO_IOV_MAX);
+    struct iovec v[IO_IOV_MAX];
+    for (uint32_t i = 0; i < iov_count; i++) {
+        v[i].iov_base = (void *)iov[i].base;
+        v[i].iov_len = iov[i].len;
+    }
+    uint32_t first = 0;
+    while (first < iov_count) {
+        ssize_t n = pwritev(fd, v + first, (int)(iov_count - first), (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? strom_err_from_errno(errno) : STROM_ERR_IO;
+        }
+        off += (uint64_t)n;
+        /* Skip what was written: whole pieces, then into the next one. */
+        while (first < iov_count && (size_t)n >= v[first].iov_len) {
+            n -= (ssize_t)v[first].iov_len;
+            first++;
+        }
+        if (first < iov_count) {
+            v[first].iov_base = (char *)v[first].iov_base + n;
+            v[first].iov_len -= (size_t)n;
+        }
+    }
+    return STROM_OK;
+}
+
 static strom_err linux_file_datasync(struct io *io, int fd) {
     (void)io;
     int rc;
@@ -785,6 +817,7 @@ static const struct io_vtable linux_vtable = {
     .log_write = linux_log_write,
     .shm_create = linux_shm_create,
     .shm_unmap = linux_shm_unmap,
+    .file_pwritev = linux_file_pwritev,
 };
 
 void io_linux_init(struct io *io) {

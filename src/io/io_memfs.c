@@ -440,6 +440,17 @@ static strom_err memfs_file_pwrite(struct io *io, int fd, const void *buf, size_
     return err;
 }
 
+static strom_err memfs_file_pwritev(struct io *io, int fd, const struct io_iov *iov,
+                                    uint32_t iov_count, uint64_t off) {
+    strom_assert(iov_count <= IO_IOV_MAX);
+    strom_err err = STROM_OK;
+    for (uint32_t i = 0; i < iov_count && err == STROM_OK; i++) {
+        err = memfs_file_pwrite(io, fd, iov[i].base, iov[i].len, off);
+        off += iov[i].len;
+    }
+    return err;
+}
+
 static strom_err memfs_file_datasync(struct io *io, int fd) {
     struct io_memfs *fs = fs_of(io);
     struct memfs_file *f = fd_file(fs, fd, false);
@@ -672,6 +683,7 @@ static const struct io_vtable memfs_vtable = {
     .entropy = memfs_entropy,
     .sleep_ns = memfs_sleep_ns,
     .log_write = memfs_log_write,
+    .file_pwritev = memfs_file_pwritev,
 };
 
 /* --- the public side ------------------------------------------------------------------------ */

@@ -20,10 +20,11 @@
  * The clocks stand still unless io_memfs_advance_ns or io_sleep_ns moves them. Futexes return at
  * once (one process, nothing to wait for).
  *
- * The io from io_memfs_io fills the file, path, directory, clock, futex, entropy, sleep and log
- * members; the network, poller, event, process and signal members are NULL (a simulator wraps
- * this io and supplies its own). Single-threaded. Bounds: IO_MEMFS_FILES_MAX entries,
- * IO_MEMFS_FDS_MAX open descriptors, IO_MEMFS_PATH_BYTES_MAX bytes per path.
+ * The io from io_memfs_io fills the file (pwritev: one logged write per piece), path, directory,
+ * clock, futex, entropy, sleep and log members; the network, poller, event, process, signal and
+ * shared-memory members are NULL (a simulator wraps this io and supplies its own).
+ * Single-threaded. Bounds: IO_MEMFS_FILES_MAX entries, IO_MEMFS_FDS_MAX open descriptors,
+ * IO_MEMFS_PATH_BYTES_MAX bytes per path.
  */
 #ifndef STROM_IO_IO_MEMFS_H
 #define STROM_IO_IO_MEMFS_H

@@ -11,6 +11,10 @@
 #include "base/crc32c.h"
 #include "store/internal.h"
 
+/* A payload this large is not copied into the buffer: it goes out with the buffer in one
+ * gathered write (a copy of it would cost as much as the write itself). */
+enum { LOG_GATHER_BYTES_MIN = 256 << 10 };
+
 strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
                    uint64_t end, size_t buf_cap, uint64_t reserve_bytes) {
     strom_assert(end % STORE_ALIGN == 0 && end >= STORE_DATA_START);
@@ -82,28 +86,26 @@ static void range_add(struct store_log *log, const void *p, size_t len) {
     }
 }
 
-/* Writes a record too large for the buffer directly, piece by piece, after the buffer. */
-static strom_err log_write_direct(struct store_log *log, uint64_t pos, const uint8_t *header,
-                                  const void *head, size_t head_len, const void *payload,
-                                  size_t payload_len, uint64_t span) {
+/* Writes what the buffer holds and the record after it in one gathered write, without copying
+ * the payload: used for records with a large payload and for those larger than the buffer. */
+static strom_err log_write_gathered(struct store_log *log, const uint8_t *header, const void *head,
+                                    size_t head_len, const void *payload, size_t payload_len,
+                                    uint64_t span) {
     static const uint8_t zeros[STORE_ALIGN];
-    const void *piece[4] = {header, head, payload, zeros};
-    size_t len[4] = {STORE_HEADER_BYTES, head_len, payload_len,
-                     (size_t)(span - STORE_HEADER_BYTES - head_len - payload_len)};
-    uint64_t at = pos;
-    strom_err err = STROM_OK;
-    for (int i = 0; i < 4 && err == STROM_OK; i++) {
-        if (len[i] == 0) {
-            continue;
-        }
-        log->pwrites++;
-        err = io_file_pwrite(log->io, log->fd, piece[i], len[i], at);
-        at += len[i];
-    }
+    struct io_iov iov[5] = {
+        {log->buf, (size_t)(log->end - log->written)},
+        {header, STORE_HEADER_BYTES},
+        {head, head_len},
+        {payload, payload_len},
+        {zeros, (size_t)(span - STORE_HEADER_BYTES - head_len - payload_len)},
+    };
+    log->pwrites++;
+    strom_err err = io_file_pwritev(log->io, log->fd, iov, 5, log->written);
     if (err == STROM_OK) {
-        for (int i = 0; i < 4; i++) {
-            range_add(log, piece[i], len[i]);
+        for (int i = 1; i < 5; i++) {
+            range_add(log, iov[i].base, iov[i].len);
         }
+        log->written = log->end + span;
     }
     return err;
 }
@@ -134,14 +136,12 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
     };
     uint8_t header[STORE_HEADER_BYTES];
     store_header_encode(header, &h, log->file_id, pos);
-    if (span > log->buf_cap || log->end - log->written + span > log->buf_cap) {
+    bool gather = payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
+    if (!gather && log->end - log->written + span > log->buf_cap) {
         err = log_flush(log);
     }
-    if (err == STROM_OK && span > log->buf_cap) {
-        err = log_write_direct(log, pos, header, head, head_len, payload, payload_len, span);
-        if (err == STROM_OK) {
-            log->written = pos + span;
-        }
+    if (gather) {
+        err = log_write_gathered(log, header, head, head_len, payload, payload_len, span);
     } else if (err == STROM_OK) {
         uint8_t *at = log->buf + (log->end - log->written);
         memcpy(at, header, STORE_HEADER_BYTES);
