@@ -54,6 +54,18 @@ enum {
 static struct bench figures;
 static uint8_t *payload; /* 64 KiB of random bytes */
 
+/* The machine is shared: say how busy it was, since every figure here depends on it. */
+static void print_load(const char *when) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    char line[128] = "";
+    if (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        printf("# load average at %s: %s", when, line);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+}
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -441,6 +453,7 @@ int main(void) {
     }
     uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     printf("# data in %s: %.1f GiB free\n", DATA_DIR, (double)free_bytes / GIB);
+    print_load("start");
     payload = malloc(MESSAGE_BYTES * BATCH_MESSAGES);
     struct rng r;
     rng_init(&r, 1);
@@ -459,6 +472,7 @@ int main(void) {
     }
     part_fanout(&io);
     rmdir(DATA_DIR);
+    print_load("end");
     bench_print(&figures, stdout);
     free(payload);
     return 0;

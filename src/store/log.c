@@ -164,6 +164,12 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
 }
 
 strom_err log_sync(struct store_log *log) {
+    if (log->failed) {
+        return STROM_ERR_STORE_FAILED;
+    }
+    if (log->durable == log->end) {
+        return STROM_OK; /* nothing new: no fdatasync */
+    }
     strom_err err = log_flush(log);
     if (err) {
         return err;

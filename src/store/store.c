@@ -108,15 +108,29 @@ static void parent_dir(const char *path, char *out, size_t cap) {
     }
 }
 
+/* A directory (existing, or named with a final '/' and then created) holds
+ * STORE_DATA_FILE_NAME; any other path is the file itself. */
 static strom_err path_resolve(struct store *s, const char *path) {
     bool exists = false;
     bool is_dir = false;
+    size_t len = strlen(path);
     strom_err err = io_path_exists(s->io, path, &exists, &is_dir);
+    if (err == STROM_OK && !exists && len > 1 && path[len - 1] == '/' && s->opt.create &&
+        !s->opt.read_only) {
+        char dir[STORE_PATH_BYTES_MAX];
+        snprintf(dir, sizeof dir, "%.*s", (int)(len - 1), path);
+        err = io_dir_create(s->io, dir);
+        is_dir = true;
+    }
     if (err) {
         return err;
     }
-    int n = is_dir ? snprintf(s->path, sizeof s->path, "%s/%s", path, STORE_DATA_FILE_NAME)
-                   : snprintf(s->path, sizeof s->path, "%s", path);
+    if (is_dir && path[len - 1] == '/') {
+        len--; /* no double slash in the file's path */
+    }
+    int n = is_dir
+                ? snprintf(s->path, sizeof s->path, "%.*s/%s", (int)len, path, STORE_DATA_FILE_NAME)
+                : snprintf(s->path, sizeof s->path, "%s", path);
     return (n <= 0 || (size_t)n >= sizeof s->path) ? STROM_ERR_INVALID_ARGUMENT : STROM_OK;
 }
 
@@ -661,6 +675,11 @@ strom_err store_close(struct store *s) {
     strom_err close_err = io_file_close(s->io, s->log.fd);
     store_free(s);
     return err ? err : close_err;
+}
+
+void store_discard(struct store *s) {
+    (void)io_file_close(s->io, s->log.fd);
+    store_free(s);
 }
 
 uint64_t store_error_pos(const struct store *s) {

@@ -75,7 +75,8 @@ struct store_options {
 void store_options_default(struct store_options *o);
 
 /*
- * Opens the store at path: a file, or a directory that holds (or will hold) STORE_DATA_FILE_NAME.
+ * Opens the store at path: a file, or a directory that holds (or will hold) STORE_DATA_FILE_NAME
+ * (a path ending in '/' names a directory, created when missing and o->create).
  * A new file is created (and its directory synced) when o->create. An existing file is recovered:
  * the last valid checkpoint is found from the end, the records after it are replayed, a torn tail
  * is cut off (writable stores truncate it and sync), index records the tail lost are written
@@ -92,6 +93,11 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
  * so that the next open replays nothing. Everything is freed even when that fails; the error is
  * returned. */
 strom_err store_close(struct store *s);
+
+/* Frees the store without writing anything, as if its process had died: what was not synced may
+ * or may not be in the file, and the next open recovers. Its descriptor is closed (errors
+ * ignored). For tests and the simulator, which crash a store and go on in the same process. */
+void store_discard(struct store *s);
 
 /* One batch to append. */
 struct store_append {

@@ -78,10 +78,10 @@ static void model_run(uint64_t seed, uint32_t ops) {
             fx_open(&f);
         } else {
             /* kill -9: unsynced writes in the page cache survive, the write buffer does not.
-             * The crashed store's memory is abandoned, as a crash would. The model keeps what
-             * the reopened store holds: a cut of the log. */
-            io_memfs_crash(f.fs, IO_MEMFS_CRASH_KEEP);
+             * The model keeps what the reopened store holds: a cut of the log. */
             uint64_t written = store_durable_pos(f.s);
+            store_discard(f.s);
+            io_memfs_crash(f.fs, IO_MEMFS_CRASH_KEEP);
             fx_open(&f);
             struct store_stats st;
             store_get_stats(f.s, &st);
@@ -407,6 +407,7 @@ Test(store, large_batches_gathered_write) {
             cr_assert_eq(memcmp(back, big + i, b.payload_bytes), 0, "big batch %d", i);
         }
         cr_assert_eq(store_cursor_next(f.s, &c, &b, back, BIG), STROM_ERR_END);
+        store_discard(f.s);
         io_memfs_crash(f.fs, IO_MEMFS_CRASH_DROP);
         fx_open(&f);
     }
@@ -414,4 +415,31 @@ Test(store, large_batches_gathered_write) {
     free(big);
     free(back);
     fx_done(&f);
+}
+
+/* A directory holds the store's file; a path ending in '/' creates the directory. */
+Test(store, directory_paths) {
+    struct io_memfs *fs = NULL;
+    cr_assert_eq(io_memfs_create(15, &fs), STROM_OK);
+    struct io io;
+    io_memfs_io(fs, &io);
+    struct store_options o;
+    model_options(&o);
+    struct store *s = NULL;
+    cr_assert_eq(store_open(&io, "commit-0/", &o, &s), STROM_OK);
+    uint8_t p[3] = {1, 2, 3};
+    struct store_append a = {.stream_id = 5, .message_count = 1, .payload = p, .payload_bytes = 3};
+    cr_assert_eq(store_append(s, &a, NULL), STROM_OK);
+    cr_assert_eq(store_close(s), STROM_OK);
+    uint64_t size = 0;
+    cr_assert_eq(io_memfs_file_size(fs, "commit-0/" STORE_DATA_FILE_NAME, &size), STROM_OK);
+    cr_assert_gt(size, STORE_DATA_START);
+    cr_assert_eq(store_open(&io, "commit-0", &o, &s), STROM_OK, "the directory without '/'");
+    struct store_stream_info info;
+    cr_assert_eq(store_stream_info(s, 5, &info), STROM_OK);
+    cr_assert_eq(info.next_offset, 1);
+    cr_assert_eq(store_close(s), STROM_OK);
+    o.create = false;
+    cr_assert_eq(store_open(&io, "other/", &o, &s), STROM_ERR_NOT_FOUND);
+    io_memfs_destroy(fs);
 }

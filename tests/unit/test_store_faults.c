@@ -88,7 +88,8 @@ static uint8_t *build_file(uint64_t seed, struct model **m_out, uint64_t *size,
     }
     cr_assert_eq(store_sync(s, NULL), STROM_OK);
     uint8_t *b = file_bytes(x.fs, size);
-    io_memfs_destroy(x.fs); /* the store's memory goes with it: never used again */
+    store_discard(s);
+    io_memfs_destroy(x.fs);
     *m_out = m;
     return b;
 }
@@ -168,8 +169,9 @@ static void crash_cycles(uint64_t seed, enum io_memfs_crash_mode mode) {
                 cr_assert_eq(store_sync(s, &durable), STROM_OK);
             }
         }
+        store_discard(s);
         io_memfs_crash(x.fs, mode);
-        s = open_ok(&x, &o); /* the crashed store's memory is abandoned, as a crash would */
+        s = open_ok(&x, &o);
         struct store_stats st;
         store_get_stats(s, &st);
         cr_assert_geq(st.open_cut_pos, durable, "a synced record was lost");
@@ -228,6 +230,7 @@ static void corrupt_case_build(struct corrupt_case *k, uint64_t seed, bool close
         cr_assert_eq(store_close(s), STROM_OK);
     } else {
         cr_assert_eq(store_sync(s, NULL), STROM_OK);
+        store_discard(s);
         io_memfs_crash(k->x.fs, IO_MEMFS_CRASH_KEEP);
     }
     k->bytes = file_bytes(k->x.fs, &k->size);
@@ -500,6 +503,7 @@ static void enospc_run(uint64_t reserve_bytes) {
         model_append(m, s, (uint32_t)(i % 3), 1, 500);
     }
     cr_assert_eq(store_sync(s, NULL), STROM_OK);
+    store_discard(s);
     io_memfs_crash(x.fs, IO_MEMFS_CRASH_DROP);
     s = open_ok(&x, &o);
     model_check_all(m, s);
