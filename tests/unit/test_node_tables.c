@@ -1,0 +1,216 @@
+/* test_node_tables.c: stream paths, the shared registry and the idempotence windows. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/path.h"
+#include "node/producers.h"
+#include "node/registry.h"
+
+static strom_err check(const char *p) {
+    return path_check(p, strlen(p));
+}
+
+Test(path, valid_and_invalid_paths) {
+    cr_assert_eq(check("/a"), STROM_OK);
+    cr_assert_eq(check("/orders/47"), STROM_OK);
+    cr_assert_eq(check("/air/Aotizhongxin/pm2.5_x-y"), STROM_OK);
+    cr_assert_eq(check("/sys/cmd"), STROM_OK);
+    cr_assert_eq(check("/.hidden/..x"), STROM_OK);
+    const char *bad[] = {"",       "/",   "a",     "a/b", "//a",  "/a/",  "/a//b", "/a b",
+                         "/a/./b", "/..", "/a/..", "/ä",  "/a\n", "/a:b", "/a\\b", "/*"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(check(bad[i]), STROM_ERR_INVALID_PATH, "path '%s'", bad[i]);
+    }
+    cr_assert_eq(path_check("/a\0b", 4), STROM_ERR_INVALID_PATH);
+    cr_assert_eq(path_check(NULL, 0), STROM_ERR_INVALID_PATH);
+}
+
+Test(path, length_limit_is_255_bytes) {
+    char p[300];
+    p[0] = '/';
+    memset(p + 1, 'x', sizeof p - 1);
+    cr_assert_eq(path_check(p, 255), STROM_OK);
+    cr_assert_eq(path_check(p, 256), STROM_ERR_INVALID_PATH);
+    p[100] = '/';
+    cr_assert_eq(path_check(p, 255), STROM_OK);
+}
+
+Test(path, hash_depends_on_every_byte) {
+    cr_assert_neq(path_hash("/a/b", 4), path_hash("/a/c", 4));
+    cr_assert_neq(path_hash("/ab", 3), path_hash("/ba", 3));
+    cr_assert_eq(path_hash("/x", 2), path_hash("/x", 2));
+}
+
+/* A zero-filled region for a registry of streams_max streams. */
+static void *registry_new(struct registry *r, uint32_t streams_max, uint64_t arena, size_t *bytes) {
+    *bytes = registry_region_bytes(streams_max, arena);
+    void *region = calloc(1, *bytes);
+    cr_assert_not_null(region);
+    registry_format(region, streams_max, arena);
+    cr_assert_eq(registry_attach(r, region, *bytes), STROM_OK);
+    return region;
+}
+
+Test(registry, sys_cmd_is_id_0_and_ids_are_dense) {
+    struct registry r;
+    size_t bytes;
+    void *region = registry_new(&r, 100, 4096, &bytes);
+    uint64_t id = 99;
+    cr_assert_eq(registry_count(&r), 1);
+    cr_assert(registry_find(&r, "/sys/cmd", 8, &id));
+    cr_assert_eq(id, 0);
+    char path[32];
+    for (int i = 1; i < 100; i++) {
+        int n = snprintf(path, sizeof path, "/s/%d", i);
+        cr_assert_eq(registry_insert(&r, path, (size_t)n, UINT64_MAX, &id), STROM_OK);
+        cr_assert_eq(id, (uint64_t)i);
+    }
+    cr_assert_eq(registry_insert(&r, "/s/full", 7, UINT64_MAX, &id), STROM_ERR_LIMIT);
+    cr_assert_eq(registry_insert(&r, "/s/42", 5, UINT64_MAX, &id), STROM_ERR_EXISTS);
+    cr_assert_eq(id, 42);
+    for (int i = 1; i < 100; i++) {
+        int n = snprintf(path, sizeof path, "/s/%d", i);
+        cr_assert(registry_find(&r, path, (size_t)n, &id));
+        cr_assert_eq(id, (uint64_t)i);
+        size_t len;
+        const char *p = registry_path(&r, id, &len);
+        cr_assert_eq(len, (size_t)n);
+        cr_assert(memcmp(p, path, len) == 0);
+    }
+    cr_assert(!registry_find(&r, "/s/100", 6, &id));
+    /* Another process attaches to the same bytes and sees the same streams. */
+    struct registry other;
+    cr_assert_eq(registry_attach(&other, region, bytes), STROM_OK);
+    cr_assert(registry_find(&other, "/s/7", 4, &id));
+    cr_assert_eq(id, 7);
+    cr_assert_eq(registry_attach(&other, region, bytes - 1), STROM_ERR_CORRUPT);
+    free(region);
+}
+
+Test(registry, arena_limit) {
+    struct registry r;
+    size_t bytes;
+    void *region = registry_new(&r, 100, 8 + 10, &bytes);
+    uint64_t id;
+    cr_assert_eq(registry_insert(&r, "/123456789", 10, UINT64_MAX, &id), STROM_OK);
+    cr_assert_eq(registry_insert(&r, "/x", 2, UINT64_MAX, &id), STROM_ERR_LIMIT);
+    free(region);
+}
+
+Test(registry, replay_with_expected_ids) {
+    struct registry r;
+    size_t bytes;
+    void *region = registry_new(&r, 10, 4096, &bytes);
+    uint64_t id;
+    cr_assert_eq(registry_insert(&r, "/a", 2, 1, &id), STROM_OK);
+    cr_assert_eq(registry_insert(&r, "/a", 2, 1, &id), STROM_ERR_EXISTS, "a replay is idempotent");
+    cr_assert_eq(registry_insert(&r, "/a", 2, 2, &id), STROM_ERR_CORRUPT, "same path, other id");
+    cr_assert_eq(registry_insert(&r, "/b", 2, 5, &id), STROM_ERR_CORRUPT, "ids are dense");
+    cr_assert_eq(registry_insert(&r, "/b", 2, 2, &id), STROM_OK);
+    free(region);
+}
+
+Test(registry, a_stream_counted_but_not_indexed_is_finished_by_the_replay) {
+    struct registry r;
+    size_t bytes;
+    void *region = registry_new(&r, 10, 4096, &bytes);
+    uint64_t id;
+    cr_assert_eq(registry_insert(&r, "/a", 2, UINT64_MAX, &id), STROM_OK);
+    /* Simulate a sequencer that died between counting /a and writing its index slot. */
+    for (uint32_t i = 0; i < r.header->index_slots; i++) {
+        if ((r.slots[i] & 0xffffffffu) == 2) {
+            r.slots[i] = 0;
+        }
+    }
+    cr_assert(!registry_find(&r, "/a", 2, &id));
+    cr_assert_eq(registry_insert(&r, "/a", 2, 1, &id), STROM_ERR_EXISTS);
+    cr_assert_eq(id, 1);
+    cr_assert(registry_find(&r, "/a", 2, &id));
+    cr_assert_eq(registry_count(&r), 2);
+    free(region);
+}
+
+/* --- idempotence windows ------------------------------------------------------------------ */
+
+static struct producers *producers_new(uint32_t capacity, uint32_t window) {
+    static struct producers p;
+    void *mem = aligned_alloc(8, (producers_bytes(capacity) + 7) & ~(size_t)7);
+    cr_assert_not_null(mem);
+    producers_init(&p, mem, capacity, window);
+    return &p;
+}
+
+Test(producers, new_retry_gap_too_old) {
+    struct producers *p = producers_new(16, 3);
+    struct producer_batch orig;
+    /* stream 5, producer 9: batches of 2 messages at sequences 0, 2, 4, 6 */
+    for (uint64_t k = 0; k < 4; k++) {
+        cr_assert_eq(producers_check(p, 5, 9, 2 * k, 2, &orig), STROM_OK);
+        producers_record(p, 5, 9, 2 * k, 2, 100 + 10 * k);
+    }
+    cr_assert_eq(producers_check(p, 5, 9, 6, 2, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, 130);
+    cr_assert_eq(producers_check(p, 5, 9, 2, 2, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, 110);
+    cr_assert_eq(producers_check(p, 5, 9, 0, 2, &orig), STROM_ERR_SEQUENCE_TOO_OLD,
+                 "window of 3 holds 2, 4, 6");
+    cr_assert_eq(producers_check(p, 5, 9, 10, 2, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
+    cr_assert_eq(producers_check(p, 5, 9, 3, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+                 "inside the window but not a batch start");
+    cr_assert_eq(producers_check(p, 5, 9, 4, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+                 "a retry with another count");
+    cr_assert_eq(producers_check(p, 5, 9, 8, 5, &orig), STROM_OK);
+    /* Another stream or producer has its own window. */
+    cr_assert_eq(producers_check(p, 6, 9, 77, 1, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 5, 8, 0, 1, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 5, 9, UINT64_MAX, 1, &orig), STROM_ERR_INVALID_ARGUMENT);
+}
+
+Test(producers, recording_is_idempotent_for_replays) {
+    struct producers *p = producers_new(4, 5);
+    producers_record(p, 1, 1, 0, 3, 0);
+    producers_record(p, 1, 1, 3, 3, 3);
+    producers_record(p, 1, 1, 0, 3, 0); /* replayed again */
+    producers_record(p, 1, 1, 3, 3, 3);
+    struct producer_batch orig;
+    cr_assert_eq(producers_check(p, 1, 1, 6, 1, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 1, 1, 0, 3, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, 0);
+    cr_assert_eq(p->count, 1);
+}
+
+Test(producers, the_least_recently_used_pair_is_evicted) {
+    struct producers *p = producers_new(8, 2);
+    for (uint64_t s = 0; s < 8; s++) {
+        producers_record(p, s, 1, 10, 1, s);
+    }
+    struct producer_batch orig;
+    /* Touch stream 0 so that stream 1 is the least recently used. */
+    cr_assert_eq(producers_check(p, 0, 1, 10, 1, &orig), STROM_ERR_EXISTS);
+    producers_record(p, 100, 1, 0, 1, 0);
+    cr_assert_eq(p->evictions, 1);
+    cr_assert_eq(producers_check(p, 1, 1, 10, 1, &orig), STROM_OK, "stream 1 was forgotten");
+    for (uint64_t s = 2; s < 8; s++) {
+        cr_assert_eq(producers_check(p, s, 1, 10, 1, &orig), STROM_ERR_EXISTS, "stream %lu",
+                     (unsigned long)s);
+    }
+    cr_assert_eq(producers_check(p, 0, 1, 10, 1, &orig), STROM_ERR_EXISTS);
+}
+
+Test(producers, many_evictions_keep_the_index_consistent) {
+    /* Backward-shift deletion under heavy churn: every pair still in the table is findable and
+     * the table never holds more than its capacity. */
+    struct producers *p = producers_new(64, 1);
+    for (uint64_t i = 0; i < 10000; i++) {
+        producers_record(p, i % 997, i, 0, 1, i);
+    }
+    cr_assert_eq(p->count, 64);
+    cr_assert_eq(p->evictions, 10000 - 64);
+    struct producer_batch orig;
+    for (uint64_t i = 10000 - 64; i < 10000; i++) {
+        cr_assert_eq(producers_check(p, i % 997, i, 0, 1, &orig), STROM_ERR_EXISTS);
+        cr_assert_eq(orig.base_offset, i);
+    }
+}
