@@ -134,9 +134,9 @@ static struct producer *producers_find(struct producers *p, uint64_t stream_id,
 }
 
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                          uint64_t sequence, uint32_t count, struct producer_batch *original_out) {
-    strom_assert(count >= 1);
-    if (sequence > UINT64_MAX - count) {
+                          uint64_t sequence, uint32_t span, struct producer_batch *original_out) {
+    strom_assert(span >= 1);
+    if (sequence > UINT64_MAX - span) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
     const struct producer *st = producers_find(p, stream_id, producer_id);
@@ -150,7 +150,7 @@ strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t prod
     for (uint32_t k = 0; k < st->batch_count; k++) {
         const struct producer_batch *b = &st->batches[k];
         oldest = b->sequence < oldest ? b->sequence : oldest;
-        if (b->sequence == sequence && b->count == count) {
+        if (b->sequence == sequence && b->span == span) {
             *original_out = *b;
             return STROM_ERR_EXISTS;
         }
@@ -176,19 +176,18 @@ static struct producer *producers_add(struct producers *p, uint64_t stream_id,
 }
 
 void producers_record(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                      uint64_t sequence, uint32_t count, uint64_t base_offset) {
-    strom_assert(count >= 1 && sequence <= UINT64_MAX - count);
+                      const struct producer_batch *b) {
+    strom_assert(b->span >= 1 && b->count >= 1 && b->sequence <= UINT64_MAX - b->span);
     struct producer *st = producers_find(p, stream_id, producer_id);
     if (st == NULL) {
         st = producers_add(p, stream_id, producer_id);
-    } else if (sequence < st->next_sequence) {
+    } else if (b->sequence < st->next_sequence) {
         return; /* already recorded, or older than what the window holds: a replay */
     }
     uint32_t at = st->batch_count == 0 ? 0 : (st->newest + 1) % p->window;
-    st->batches[at] = (struct producer_batch){
-        .sequence = sequence, .base_offset = base_offset, .count = count, .reserved = 0};
+    st->batches[at] = *b;
     st->newest = at;
     st->batch_count += st->batch_count < p->window ? 1 : 0;
-    st->next_sequence = sequence + count;
+    st->next_sequence = b->sequence + b->span;
     strom_assert(st->batch_count <= p->window);
 }

@@ -1,16 +1,18 @@
 /*
  * producers.h: bounded idempotence windows, per (stream, producer id), private to the sequencer.
  *
- * An append may carry a producer id and a sequence number. Sequences count messages, as in
- * Kafka's idempotent producer (KIP-98): a batch of n messages with sequence s covers [s, s+n) and
- * the producer's next batch on that stream must start at s+n. For each (stream, producer) the
- * window keeps the last W batches (sequence, count, base offset), W <= PRODUCER_WINDOW_MAX:
+ * An append may carry a producer id and a sequence number. A batch with sequence s uses up
+ * `span` sequence numbers, [s, s+span), and the producer's next batch on that stream must start at
+ * s+span. The native protocol numbers batches (span 1: 0, 1, 2, ...); Kafka's idempotent producer
+ * (KIP-98) numbers messages (span = the batch's message count), and both fit this one rule. For
+ * each (stream, producer) the window keeps the last W batches (sequence, span, count, base offset,
+ * timestamp), W <= PRODUCER_WINDOW_MAX:
  *   - s == next expected: a new batch, applied;
- *   - s is the start of a batch in the window with the same count: a retry; it gets the
+ *   - s is the start of a batch in the window with the same span: a retry; it gets the
  *     original offsets and is not applied again;
  *   - s > next expected: a gap, OUT_OF_ORDER_SEQUENCE;
  *   - s before the oldest batch of the window: SEQUENCE_TOO_OLD;
- *   - any other s (inside the window but not on a batch start, or another count):
+ *   - any other s (inside the window but not on a batch start, or another span):
  *     OUT_OF_ORDER_SEQUENCE.
  * A (stream, producer) pair not in the table starts its window with whatever sequence it sends.
  * The table holds capacity pairs; when full, the least recently used pair is forgotten (and a
@@ -35,10 +37,11 @@
 
 /* One remembered batch. */
 struct producer_batch {
-    uint64_t sequence;    /* sequence of its first message */
-    uint64_t base_offset; /* offset of its first message */
-    uint32_t count;       /* messages */
-    uint32_t reserved;    /* zero */
+    uint64_t sequence;     /* its sequence number (the first of its span) */
+    uint64_t base_offset;  /* offset of its first message */
+    uint64_t timestamp_ns; /* the timestamp the sequencer gave it */
+    uint32_t count;        /* messages */
+    uint32_t span;         /* sequence numbers it uses up, >= 1 */
 };
 
 /* The window of one (stream, producer) pair. */
@@ -73,15 +76,16 @@ size_t producers_bytes(uint32_t capacity);
  * window in [1, PRODUCER_WINDOW_MAX]. */
 void producers_init(struct producers *p, void *memory, uint32_t capacity, uint32_t window);
 
-/* Judges a batch of count >= 1 messages with sequence from producer_id on stream_id (see the
- * rules above): STROM_OK (new), STROM_ERR_EXISTS (a retry: *original_out is the first
- * application), STROM_ERR_OUT_OF_ORDER_SEQUENCE, STROM_ERR_SEQUENCE_TOO_OLD, or
- * STROM_ERR_INVALID_ARGUMENT when sequence + count overflows. Changes nothing but recency. */
+/* Judges a batch with sequence and span >= 1 from producer_id on stream_id (see the rules
+ * above): STROM_OK (new), STROM_ERR_EXISTS (a retry: *original_out is the first application),
+ * STROM_ERR_OUT_OF_ORDER_SEQUENCE, STROM_ERR_SEQUENCE_TOO_OLD, or STROM_ERR_INVALID_ARGUMENT
+ * when sequence + span overflows. Changes nothing but recency. */
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                          uint64_t sequence, uint32_t count, struct producer_batch *original_out);
+                          uint64_t sequence, uint32_t span, struct producer_batch *original_out);
 
-/* Remembers an applied batch (after it is published), or one replayed in recovery. */
+/* Remembers an applied batch (after it is published), or one replayed in recovery; b->span >= 1
+ * and b->count >= 1. */
 void producers_record(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                      uint64_t sequence, uint32_t count, uint64_t base_offset);
+                      const struct producer_batch *b);
 
 #endif

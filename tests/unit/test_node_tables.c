@@ -142,16 +142,28 @@ static struct producers *producers_new(uint32_t capacity, uint32_t window) {
     return &p;
 }
 
-Test(producers, new_retry_gap_too_old) {
+static void record(struct producers *p, uint64_t stream, uint64_t producer, uint64_t sequence,
+                   uint32_t span, uint64_t base_offset) {
+    struct producer_batch b = {.sequence = sequence,
+                               .base_offset = base_offset,
+                               .timestamp_ns = 1000 + base_offset,
+                               .count = span * 3,
+                               .span = span};
+    producers_record(p, stream, producer, &b);
+}
+
+Test(producers, new_retry_gap_too_old_with_message_spans) {
     struct producers *p = producers_new(16, 3);
     struct producer_batch orig;
-    /* stream 5, producer 9: batches of 2 messages at sequences 0, 2, 4, 6 */
+    /* stream 5, producer 9: Kafka-like batches spanning 2 sequence numbers: 0, 2, 4, 6 */
     for (uint64_t k = 0; k < 4; k++) {
         cr_assert_eq(producers_check(p, 5, 9, 2 * k, 2, &orig), STROM_OK);
-        producers_record(p, 5, 9, 2 * k, 2, 100 + 10 * k);
+        record(p, 5, 9, 2 * k, 2, 100 + 10 * k);
     }
     cr_assert_eq(producers_check(p, 5, 9, 6, 2, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 130);
+    cr_assert_eq(orig.count, 6);
+    cr_assert_eq(orig.timestamp_ns, 1130);
     cr_assert_eq(producers_check(p, 5, 9, 2, 2, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 110);
     cr_assert_eq(producers_check(p, 5, 9, 0, 2, &orig), STROM_ERR_SEQUENCE_TOO_OLD,
@@ -160,7 +172,7 @@ Test(producers, new_retry_gap_too_old) {
     cr_assert_eq(producers_check(p, 5, 9, 3, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "inside the window but not a batch start");
     cr_assert_eq(producers_check(p, 5, 9, 4, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
-                 "a retry with another count");
+                 "a retry with another span");
     cr_assert_eq(producers_check(p, 5, 9, 8, 5, &orig), STROM_OK);
     /* Another stream or producer has its own window. */
     cr_assert_eq(producers_check(p, 6, 9, 77, 1, &orig), STROM_OK);
@@ -168,28 +180,46 @@ Test(producers, new_retry_gap_too_old) {
     cr_assert_eq(producers_check(p, 5, 9, UINT64_MAX, 1, &orig), STROM_ERR_INVALID_ARGUMENT);
 }
 
+Test(producers, native_batch_numbers_window_of_5) {
+    struct producers *p = producers_new(16, 5);
+    struct producer_batch orig;
+    for (uint64_t k = 0; k < 20; k++) {
+        cr_assert_eq(producers_check(p, 1, 2, k, 1, &orig), STROM_OK, "batch %lu",
+                     (unsigned long)k);
+        record(p, 1, 2, k, 1, 7 * k);
+    }
+    for (uint64_t k = 15; k < 20; k++) {
+        cr_assert_eq(producers_check(p, 1, 2, k, 1, &orig), STROM_ERR_EXISTS);
+        cr_assert_eq(orig.base_offset, 7 * k);
+    }
+    cr_assert_eq(producers_check(p, 1, 2, 14, 1, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(p, 1, 2, 21, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
+    cr_assert_eq(producers_check(p, 1, 2, 20, 1, &orig), STROM_OK);
+}
+
 Test(producers, recording_is_idempotent_for_replays) {
     struct producers *p = producers_new(4, 5);
-    producers_record(p, 1, 1, 0, 3, 0);
-    producers_record(p, 1, 1, 3, 3, 3);
-    producers_record(p, 1, 1, 0, 3, 0); /* replayed again */
-    producers_record(p, 1, 1, 3, 3, 3);
+    record(p, 1, 1, 0, 3, 0);
+    record(p, 1, 1, 3, 3, 9);
+    record(p, 1, 1, 0, 3, 0); /* replayed again */
+    record(p, 1, 1, 3, 3, 9);
     struct producer_batch orig;
     cr_assert_eq(producers_check(p, 1, 1, 6, 1, &orig), STROM_OK);
     cr_assert_eq(producers_check(p, 1, 1, 0, 3, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 0);
     cr_assert_eq(p->count, 1);
+    cr_assert_eq(p->states[0].batch_count, 2);
 }
 
 Test(producers, the_least_recently_used_pair_is_evicted) {
     struct producers *p = producers_new(8, 2);
     for (uint64_t s = 0; s < 8; s++) {
-        producers_record(p, s, 1, 10, 1, s);
+        record(p, s, 1, 10, 1, s);
     }
     struct producer_batch orig;
     /* Touch stream 0 so that stream 1 is the least recently used. */
     cr_assert_eq(producers_check(p, 0, 1, 10, 1, &orig), STROM_ERR_EXISTS);
-    producers_record(p, 100, 1, 0, 1, 0);
+    record(p, 100, 1, 0, 1, 0);
     cr_assert_eq(p->evictions, 1);
     cr_assert_eq(producers_check(p, 1, 1, 10, 1, &orig), STROM_OK, "stream 1 was forgotten");
     for (uint64_t s = 2; s < 8; s++) {
@@ -204,7 +234,7 @@ Test(producers, many_evictions_keep_the_index_consistent) {
      * the table never holds more than its capacity. */
     struct producers *p = producers_new(64, 1);
     for (uint64_t i = 0; i < 10000; i++) {
-        producers_record(p, i % 997, i, 0, 1, i);
+        record(p, i % 997, i, 0, 1, i);
     }
     cr_assert_eq(p->count, 64);
     cr_assert_eq(p->evictions, 10000 - 64);
