@@ -25,6 +25,10 @@
 
 #include <stdint.h>
 
+#include "base/error.h"
+
+struct ring_writer;
+
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "node entries are little-endian");
 
 /* Ring entry types (1..65535; 0 is the ring's padding). */
@@ -48,17 +52,17 @@ enum node_flags {
 /* A request from a gateway. Followed by path_len bytes of path, zero padding to a multiple of 8,
  * then messages_bytes of message set. */
 struct node_request {
-    uint64_t stream_id;       /* the stream, or 0 with a path (0 is /sys/cmd, never appended) */
-    uint64_t producer_id;     /* 0: no idempotence */
-    uint64_t sequence;        /* the batch's sequence number (with producer_id) */
-    uint32_t span;            /* sequence numbers the batch uses up: 1 native, count Kafka */
-    uint32_t count;           /* messages in the set */
-    uint32_t epoch;           /* the epoch the client saw (0 on a single node) */
-    uint32_t messages_bytes;  /* bytes of the message set */
-    uint16_t path_len;        /* 0 when stream_id names the stream */
-    uint8_t ack;              /* ack level: nodes (1 on a single node) */
-    uint8_t flags;            /* enum node_flags (NODE_FLAG_SYNC) */
-    uint32_t reserved;        /* zero */
+    uint64_t stream_id;      /* the stream, or 0 with a path (0 is /sys/cmd, never appended) */
+    uint64_t producer_id;    /* 0: no idempotence */
+    uint64_t sequence;       /* the batch's sequence number (with producer_id) */
+    uint32_t span;           /* sequence numbers the batch uses up: 1 native, count Kafka */
+    uint32_t count;          /* messages in the set */
+    uint32_t epoch;          /* the epoch the client saw (0 on a single node) */
+    uint32_t messages_bytes; /* bytes of the message set */
+    uint16_t path_len;       /* 0 when stream_id names the stream */
+    uint8_t ack;             /* ack level: nodes (1 on a single node) */
+    uint8_t flags;           /* enum node_flags (NODE_FLAG_SYNC) */
+    uint32_t reserved;       /* zero */
 };
 _Static_assert(sizeof(struct node_request) == 48, "node_request layout");
 
@@ -86,5 +90,13 @@ _Static_assert(sizeof(struct node_batch) == 72, "node_batch layout");
 static inline uint32_t node_request_path_bytes(uint32_t path_len) {
     return (path_len + 7u) & ~7u;
 }
+
+/* Writes a request entry of type (NODE_ENTRY_APPEND or _CREATE) into a gateway's request ring:
+ * req, then path (req->path_len bytes) padded, then req->messages_bytes of msgs. *request_id
+ * gets its id (its position). Errors: AGAIN (the ring is full: the sequencer is behind),
+ * TOO_LARGE (larger than the ring takes). */
+strom_err nodelog_request_write(struct ring_writer *w, uint16_t type,
+                                const struct node_request *req, const char *path, const void *msgs,
+                                uint64_t *request_id);
 
 #endif

@@ -1,4 +1,4 @@
-/* producers.c: idempotence windows with LRU eviction (see producers.h). */
+/* producers.c: idempotence windows in shared memory with sampled eviction (see producers.h). */
 #include "node/producers.h"
 
 #include <string.h>
@@ -13,24 +13,21 @@ static uint32_t producers_slots_for(uint32_t capacity) {
     return slots;
 }
 
-size_t producers_bytes(uint32_t capacity) {
+size_t producers_region_bytes(uint32_t capacity) {
     strom_assert(capacity >= 1 && capacity <= PRODUCER_CAPACITY_MAX);
-    return (size_t)capacity * sizeof(struct producer) +
+    return sizeof(struct producers_header) + (size_t)capacity * sizeof(struct producer) +
            (size_t)producers_slots_for(capacity) * sizeof(uint32_t);
 }
 
-void producers_init(struct producers *p, void *memory, uint32_t capacity, uint32_t window) {
+void producers_format(void *region, uint32_t capacity, uint32_t window) {
     strom_assert(window >= 1 && window <= PRODUCER_WINDOW_MAX);
-    strom_assert(((uintptr_t)memory & 7u) == 0);
-    memset(p, 0, sizeof *p);
-    p->capacity = capacity;
-    p->window = window;
-    p->index_slots = producers_slots_for(capacity);
-    p->lru_head = PRODUCER_NONE;
-    p->lru_tail = PRODUCER_NONE;
-    p->states = memory;
-    p->index = (uint32_t *)(p->states + capacity);
-    memset(p->index, 0, (size_t)p->index_slots * sizeof(uint32_t));
+    strom_assert(((uintptr_t)region & 7u) == 0);
+    struct producers_header *h = region;
+    strom_assert(h->magic == 0 && h->count == 0);
+    h->capacity = capacity;
+    h->window = window;
+    h->index_slots = producers_slots_for(capacity);
+    h->magic = PRODUCERS_MAGIC;
 }
 
 /* A 64-bit mix (the splitmix64 finalizer) of the pair, for the index. */
@@ -44,7 +41,7 @@ static uint64_t producers_hash(uint64_t stream_id, uint64_t producer_id) {
 /* The index slot holding the pair, or the empty slot where it would go. */
 static uint32_t producers_probe(const struct producers *p, uint64_t stream_id, uint64_t producer_id,
                                 bool *found) {
-    uint32_t mask = p->index_slots - 1;
+    uint32_t mask = p->header->index_slots - 1;
     uint32_t i = (uint32_t)producers_hash(stream_id, producer_id) & mask;
     for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
         uint32_t v = p->index[i];
@@ -61,37 +58,37 @@ static uint32_t producers_probe(const struct producers *p, uint64_t stream_id, u
     strom_unreachable(); /* at most half the slots are used */
 }
 
-static void lru_unlink(struct producers *p, uint32_t s) {
-    struct producer *st = &p->states[s];
-    if (st->lru_prev != PRODUCER_NONE) {
-        p->states[st->lru_prev].lru_next = st->lru_next;
-    } else {
-        p->lru_head = st->lru_next;
+strom_err producers_attach(struct producers *p, void *region, size_t region_bytes) {
+    struct producers_header *h = region;
+    if (region_bytes < sizeof *h || h->magic != PRODUCERS_MAGIC || h->capacity == 0 ||
+        h->capacity > PRODUCER_CAPACITY_MAX || h->window == 0 || h->window > PRODUCER_WINDOW_MAX ||
+        h->count > h->capacity || h->index_slots != producers_slots_for(h->capacity) ||
+        producers_region_bytes(h->capacity) != region_bytes) {
+        return STROM_ERR_CORRUPT;
     }
-    if (st->lru_next != PRODUCER_NONE) {
-        p->states[st->lru_next].lru_prev = st->lru_prev;
-    } else {
-        p->lru_tail = st->lru_prev;
+    p->header = h;
+    p->states = (struct producer *)(h + 1);
+    p->index = (uint32_t *)(p->states + h->capacity);
+    p->sample_state = 0x853c49e6748fea9bu ^ h->clock;
+    /* Rebuild the index: a sequencer may have died in the middle of changing it. Of two states
+     * with one key (a half-made state), the more recently used one is indexed. */
+    memset(p->index, 0, (size_t)h->index_slots * sizeof(uint32_t));
+    for (uint32_t s = 0; s < h->count; s++) {
+        struct producer *st = &p->states[s];
+        st->batch_count = st->batch_count > h->window ? h->window : st->batch_count;
+        st->newest = st->newest % h->window;
+        bool found = false;
+        uint32_t slot = producers_probe(p, st->stream_id, st->producer_id, &found);
+        if (!found || p->states[p->index[slot] - 1].last_used < st->last_used) {
+            p->index[slot] = s + 1;
+        }
     }
-    st->lru_prev = PRODUCER_NONE;
-    st->lru_next = PRODUCER_NONE;
-}
-
-static void lru_push_head(struct producers *p, uint32_t s) {
-    struct producer *st = &p->states[s];
-    st->lru_prev = PRODUCER_NONE;
-    st->lru_next = p->lru_head;
-    if (p->lru_head != PRODUCER_NONE) {
-        p->states[p->lru_head].lru_prev = s;
-    } else {
-        p->lru_tail = s;
-    }
-    p->lru_head = s;
+    return STROM_OK;
 }
 
 /* Removes index slot i by backward-shift deletion (linear probing keeps no tombstones). */
 static void producers_index_delete(struct producers *p, uint32_t i) {
-    uint32_t mask = p->index_slots - 1;
+    uint32_t mask = p->header->index_slots - 1;
     uint32_t hole = i;
     for (uint32_t j = (i + 1) & mask; p->index[j] != 0; j = (j + 1) & mask) {
         const struct producer *st = &p->states[p->index[j] - 1];
@@ -106,20 +103,33 @@ static void producers_index_delete(struct producers *p, uint32_t i) {
     p->index[hole] = 0;
 }
 
-/* Forgets the least recently used pair and returns its state index, now free. */
+/* Picks the least recently used of a few random states, unindexes it and returns it. */
 static uint32_t producers_evict(struct producers *p) {
-    uint32_t s = p->lru_tail;
-    strom_assert(s != PRODUCER_NONE && p->count == p->capacity);
+    struct producers_header *h = p->header;
+    strom_assert(h->count == h->capacity);
+    uint32_t victim = 0;
+    uint64_t oldest = UINT64_MAX;
+    for (int k = 0; k < PRODUCER_EVICT_SAMPLES; k++) {
+        p->sample_state ^= p->sample_state << 13; /* xorshift64 (Marsaglia 2003) */
+        p->sample_state ^= p->sample_state >> 7;
+        p->sample_state ^= p->sample_state << 17;
+        uint32_t s = (uint32_t)(p->sample_state % h->capacity);
+        if (p->states[s].last_used < oldest) {
+            oldest = p->states[s].last_used;
+            victim = s;
+        }
+    }
     bool found = false;
-    uint32_t slot = producers_probe(p, p->states[s].stream_id, p->states[s].producer_id, &found);
-    strom_assert(found);
-    producers_index_delete(p, slot);
-    lru_unlink(p, s);
-    p->evictions++;
-    return s;
+    const struct producer *st = &p->states[victim];
+    uint32_t slot = producers_probe(p, st->stream_id, st->producer_id, &found);
+    if (found && p->index[slot] == victim + 1) {
+        producers_index_delete(p, slot);
+    }
+    h->evictions++;
+    return victim;
 }
 
-/* The state of the pair, or NULL. Moves it to the front of the LRU list. */
+/* The state of the pair, or NULL; marks it used. */
 static struct producer *producers_find(struct producers *p, uint64_t stream_id,
                                        uint64_t producer_id) {
     bool found = false;
@@ -127,10 +137,9 @@ static struct producer *producers_find(struct producers *p, uint64_t stream_id,
     if (!found) {
         return NULL;
     }
-    uint32_t s = p->index[slot] - 1;
-    lru_unlink(p, s);
-    lru_push_head(p, s);
-    return &p->states[s];
+    struct producer *st = &p->states[p->index[slot] - 1];
+    st->last_used = ++p->header->clock;
+    return st;
 }
 
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
@@ -158,36 +167,41 @@ strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t prod
     return sequence < oldest ? STROM_ERR_SEQUENCE_TOO_OLD : STROM_ERR_OUT_OF_ORDER_SEQUENCE;
 }
 
-/* A fresh state for the pair at index slot, evicting when the table is full. */
+/* A fresh state for the pair, evicting when the table is full. */
 static struct producer *producers_add(struct producers *p, uint64_t stream_id,
                                       uint64_t producer_id) {
-    uint32_t s = p->count < p->capacity ? p->count++ : producers_evict(p);
-    bool found = false;
-    /* Probe again: an eviction may have shifted slots. */
-    uint32_t slot = producers_probe(p, stream_id, producer_id, &found);
-    strom_assert(!found);
+    struct producers_header *h = p->header;
+    uint32_t s = h->count < h->capacity ? h->count : producers_evict(p);
     struct producer *st = &p->states[s];
     memset(st, 0, sizeof *st);
     st->stream_id = stream_id;
     st->producer_id = producer_id;
+    st->last_used = ++h->clock;
+    bool found = false;
+    /* Probe after the eviction: it may have shifted slots. */
+    uint32_t slot = producers_probe(p, stream_id, producer_id, &found);
+    strom_assert(!found);
     p->index[slot] = s + 1;
-    lru_push_head(p, s);
+    h->count += h->count < h->capacity ? 1 : 0;
     return st;
 }
 
 void producers_record(struct producers *p, uint64_t stream_id, uint64_t producer_id,
                       const struct producer_batch *b) {
     strom_assert(b->span >= 1 && b->count >= 1 && b->sequence <= UINT64_MAX - b->span);
+    uint32_t window = p->header->window;
     struct producer *st = producers_find(p, stream_id, producer_id);
     if (st == NULL) {
         st = producers_add(p, stream_id, producer_id);
     } else if (b->sequence < st->next_sequence) {
         return; /* already recorded, or older than what the window holds: a replay */
     }
-    uint32_t at = st->batch_count == 0 ? 0 : (st->newest + 1) % p->window;
+    /* Entry first, then its bookkeeping, then next_sequence: a crash in between leaves a state
+     * that recording the same batch again repairs. */
+    uint32_t at = st->batch_count == 0 ? 0 : (st->newest + 1) % window;
     st->batches[at] = *b;
     st->newest = at;
-    st->batch_count += st->batch_count < p->window ? 1 : 0;
+    st->batch_count += st->batch_count < window ? 1 : 0;
     st->next_sequence = b->sequence + b->span;
-    strom_assert(st->batch_count <= p->window);
+    strom_assert(st->batch_count <= window);
 }

@@ -1,5 +1,6 @@
 /*
- * producers.h: bounded idempotence windows, per (stream, producer id), private to the sequencer.
+ * producers.h: bounded idempotence windows per (stream, producer id), kept by the sequencer in
+ * shared memory so that they survive a restart of the sequencer.
  *
  * An append may carry a producer id and a sequence number. A batch with sequence s uses up
  * `span` sequence numbers, [s, s+span), and the producer's next batch on that stream must start at
@@ -15,13 +16,18 @@
  *   - any other s (inside the window but not on a batch start, or another span):
  *     OUT_OF_ORDER_SEQUENCE.
  * A (stream, producer) pair not in the table starts its window with whatever sequence it sends.
- * The table holds capacity pairs; when full, the least recently used pair is forgotten (and a
- * retry of its batches could no longer be recognized: capacity is a config limit, see
- * docs/node.md).
+ * The table holds `capacity` pairs; when it is full, a new pair replaces the least recently used
+ * of PRODUCER_EVICT_SAMPLES pairs picked at random (approximate LRU, as Redis evicts keys): a
+ * forgotten pair's retries are no longer recognized, so capacity is a config limit
+ * (--producers-max, docs/node.md).
  *
- * The table is rebuilt after a restart by feeding the batches of the node log and of the store
- * to producers_record in stream order; recording is idempotent (a batch already in the window,
- * or older than its next expected sequence, changes nothing).
+ * Crash safety: each state holds its own key and window, and the index over them is rebuilt by
+ * producers_attach, so a sequencer that died in the middle of an update leaves at most that one
+ * state stale; the restarted sequencer records the last node log entry again (recording is
+ * idempotent: a batch older than the pair's next expected sequence changes nothing).
+ *
+ * Region layout: struct producers_header | capacity x struct producer | index (index_slots x 4 B).
+ * Only the sequencer touches it.
  */
 #ifndef STROM_NODE_PRODUCERS_H
 #define STROM_NODE_PRODUCERS_H
@@ -32,8 +38,10 @@
 
 #include "base/error.h"
 
-#define PRODUCER_WINDOW_MAX   16         /* the largest window W */
-#define PRODUCER_CAPACITY_MAX (1u << 24) /* the most (stream, producer) pairs */
+#define PRODUCER_WINDOW_MAX    16                  /* the largest window W */
+#define PRODUCER_CAPACITY_MAX  (1u << 24)          /* the most (stream, producer) pairs */
+#define PRODUCER_EVICT_SAMPLES 8                   /* pairs looked at to pick one to forget */
+#define PRODUCERS_MAGIC        0x3130646f72707473u /* "stprod01" */
 
 /* One remembered batch. */
 struct producer_batch {
@@ -49,32 +57,43 @@ struct producer {
     uint64_t stream_id;
     uint64_t producer_id;
     uint64_t next_sequence; /* the sequence the next new batch must carry */
+    uint64_t last_used;     /* the table's clock when the pair was last checked or recorded */
     uint32_t batch_count;   /* valid entries in batches, <= window */
     uint32_t newest;        /* index in batches of the newest entry (a ring of window entries) */
-    uint32_t lru_prev;      /* more recently used neighbour, or PRODUCER_NONE */
-    uint32_t lru_next;      /* less recently used neighbour, or PRODUCER_NONE */
     struct producer_batch batches[PRODUCER_WINDOW_MAX];
 };
 
-#define PRODUCER_NONE UINT32_MAX
+/* At the start of the region. */
+struct producers_header {
+    uint64_t magic;       /* PRODUCERS_MAGIC once formatted */
+    uint32_t capacity;    /* pairs */
+    uint32_t window;      /* W, in [1, PRODUCER_WINDOW_MAX] */
+    uint32_t index_slots; /* power of two >= 2 x capacity */
+    uint32_t count;       /* states 0..count-1 are in use */
+    uint64_t clock;       /* counts checks and records: the recency of last_used */
+    uint64_t evictions;   /* pairs forgotten to make room */
+    uint64_t reserved[3];
+};
+_Static_assert(sizeof(struct producers_header) == 64, "header layout");
 
-/* The table. Memory is given by the caller (producers_bytes of it) and never grows. */
+/* A process's view of the region (the sequencer's). */
 struct producers {
-    uint32_t capacity;       /* pairs */
-    uint32_t window;         /* W, in [1, PRODUCER_WINDOW_MAX] */
-    uint32_t index_slots;    /* power of two >= 2 x capacity */
-    uint32_t count;          /* pairs in use */
-    uint32_t lru_head;       /* most recently used, or PRODUCER_NONE */
-    uint32_t lru_tail;       /* least recently used, or PRODUCER_NONE */
-    uint64_t evictions;      /* pairs forgotten because the table was full */
-    struct producer *states; /* capacity entries; 0..count-1 in use */
+    struct producers_header *header;
+    struct producer *states; /* capacity entries */
     uint32_t *index;         /* open addressing, linear probing: state index + 1, 0 empty */
+    uint64_t sample_state;   /* picks eviction samples (xorshift64) */
 };
 
-size_t producers_bytes(uint32_t capacity);
-/* memory: producers_bytes(capacity) bytes, 8-byte aligned. capacity in [1, PRODUCER_CAPACITY_MAX],
- * window in [1, PRODUCER_WINDOW_MAX]. */
-void producers_init(struct producers *p, void *memory, uint32_t capacity, uint32_t window);
+/* Bytes of a region for capacity pairs. */
+size_t producers_region_bytes(uint32_t capacity);
+
+/* Formats a zero-filled region (8-byte aligned) for capacity pairs in [1, PRODUCER_CAPACITY_MAX]
+ * and a window in [1, PRODUCER_WINDOW_MAX]. */
+void producers_format(void *region, uint32_t capacity, uint32_t window);
+
+/* Attaches to a formatted region of region_bytes and rebuilds the index from the states.
+ * Errors: CORRUPT when the header does not describe such a region. */
+strom_err producers_attach(struct producers *p, void *region, size_t region_bytes);
 
 /* Judges a batch with sequence and span >= 1 from producer_id on stream_id (see the rules
  * above): STROM_OK (new), STROM_ERR_EXISTS (a retry: *original_out is the first application),

@@ -39,10 +39,10 @@ struct node_stream {
     uint32_t epoch;             /* owner epoch (cluster: grows with each new owning sequencer) */
     uint32_t reserved2;         /* zero */
     /* Written by the commit that owns the stream. */
-    uint64_t durable_next; /* first offset not yet synced: the sync watermark */
-    uint64_t first_offset; /* first offset the store still holds */
-    uint64_t bytes;        /* payload bytes stored */
-    uint64_t batches;      /* batches stored */
+    uint64_t durable_next;         /* first offset not yet synced: the sync watermark */
+    uint64_t first_offset;         /* first offset the store still holds */
+    uint64_t bytes;                /* payload bytes stored */
+    uint64_t durable_timestamp_ns; /* timestamp of the last durable batch */
 };
 _Static_assert(sizeof(struct node_stream) == 64, "one cache line per stream");
 

@@ -134,11 +134,16 @@ Test(registry, a_stream_counted_but_not_indexed_is_finished_by_the_replay) {
 
 /* --- idempotence windows ------------------------------------------------------------------ */
 
+static void *producers_mem;
+static size_t producers_mem_bytes;
+
 static struct producers *producers_new(uint32_t capacity, uint32_t window) {
     static struct producers p;
-    void *mem = aligned_alloc(8, (producers_bytes(capacity) + 7) & ~(size_t)7);
-    cr_assert_not_null(mem);
-    producers_init(&p, mem, capacity, window);
+    producers_mem_bytes = producers_region_bytes(capacity);
+    producers_mem = calloc(1, producers_mem_bytes);
+    cr_assert_not_null(producers_mem);
+    producers_format(producers_mem, capacity, window);
+    cr_assert_eq(producers_attach(&p, producers_mem, producers_mem_bytes), STROM_OK);
     return &p;
 }
 
@@ -207,26 +212,69 @@ Test(producers, recording_is_idempotent_for_replays) {
     cr_assert_eq(producers_check(p, 1, 1, 6, 1, &orig), STROM_OK);
     cr_assert_eq(producers_check(p, 1, 1, 0, 3, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 0);
-    cr_assert_eq(p->count, 1);
+    cr_assert_eq(p->header->count, 1);
     cr_assert_eq(p->states[0].batch_count, 2);
 }
 
-Test(producers, the_least_recently_used_pair_is_evicted) {
-    struct producers *p = producers_new(8, 2);
-    for (uint64_t s = 0; s < 8; s++) {
+/* true when the pair is in the index (without touching its recency, as a check would). */
+static bool indexed(const struct producers *p, uint64_t stream, uint64_t producer) {
+    for (uint32_t i = 0; i < p->header->index_slots; i++) {
+        const struct producer *st = p->index[i] ? &p->states[p->index[i] - 1] : NULL;
+        if (st != NULL && st->stream_id == stream && st->producer_id == producer) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Test(producers, a_full_table_forgets_a_pair_not_recently_used) {
+    struct producers *p = producers_new(64, 2);
+    for (uint64_t s = 0; s < 64; s++) {
         record(p, s, 1, 10, 1, s);
     }
     struct producer_batch orig;
-    /* Touch stream 0 so that stream 1 is the least recently used. */
-    cr_assert_eq(producers_check(p, 0, 1, 10, 1, &orig), STROM_ERR_EXISTS);
-    record(p, 100, 1, 0, 1, 0);
-    cr_assert_eq(p->evictions, 1);
-    cr_assert_eq(producers_check(p, 1, 1, 10, 1, &orig), STROM_OK, "stream 1 was forgotten");
-    for (uint64_t s = 2; s < 8; s++) {
-        cr_assert_eq(producers_check(p, s, 1, 10, 1, &orig), STROM_ERR_EXISTS, "stream %lu",
-                     (unsigned long)s);
+    /* Use every pair but stream 5 again, so that stream 5 is the least recently used. */
+    for (uint64_t s = 0; s < 64; s++) {
+        if (s != 5) {
+            cr_assert_eq(producers_check(p, s, 1, 10, 1, &orig), STROM_ERR_EXISTS);
+        }
     }
-    cr_assert_eq(producers_check(p, 0, 1, 10, 1, &orig), STROM_ERR_EXISTS);
+    /* New pairs evict sampled old ones: stream 5 goes before any pair used after it, as long as
+     * it is among the samples. Adding pairs until it is gone must never evict a pair that was
+     * recorded after the first new pair (those are the most recent). */
+    uint64_t added = 0;
+    while (indexed(p, 5, 1) && added < 64) {
+        record(p, 1000 + added, 1, 0, 1, 0);
+        added++;
+    }
+    cr_assert_lt(added, 64, "stream 5 was evicted within 64 additions");
+    cr_assert_eq(p->header->count, 64);
+    cr_assert_eq(p->header->evictions, added);
+    cr_assert_eq(producers_check(p, 5, 1, 10, 1, &orig), STROM_OK, "a forgotten pair starts anew");
+    for (uint64_t k = 0; k < added; k++) {
+        cr_assert(indexed(p, 1000 + k, 1), "new pairs are the most recent and stay");
+    }
+}
+
+Test(producers, windows_survive_a_reattach) {
+    struct producers *p = producers_new(32, 5);
+    for (uint64_t k = 0; k < 7; k++) {
+        record(p, 3, 4, k, 1, 100 + k);
+    }
+    /* The sequencer restarts: the region stays, the index is rebuilt. */
+    struct producers again;
+    cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes), STROM_OK);
+    struct producer_batch orig;
+    cr_assert_eq(producers_check(&again, 3, 4, 6, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, 106);
+    cr_assert_eq(producers_check(&again, 3, 4, 1, 1, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(&again, 3, 4, 7, 1, &orig), STROM_OK);
+    /* A half-written index (a crash inside an update) is rebuilt from the states. */
+    memset(again.index, 0xff, sizeof(uint32_t));
+    cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes), STROM_OK);
+    cr_assert_eq(producers_check(&again, 3, 4, 5, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes - 1),
+                 STROM_ERR_CORRUPT);
 }
 
 Test(producers, many_evictions_keep_the_index_consistent) {
@@ -236,11 +284,21 @@ Test(producers, many_evictions_keep_the_index_consistent) {
     for (uint64_t i = 0; i < 10000; i++) {
         record(p, i % 997, i, 0, 1, i);
     }
-    cr_assert_eq(p->count, 64);
-    cr_assert_eq(p->evictions, 10000 - 64);
+    cr_assert_eq(p->header->count, 64);
+    cr_assert_eq(p->header->evictions, 10000 - 64);
+    /* Every indexed pair is findable with its own window, and the last pair recorded is there
+     * (it is the most recent, so no later eviction could pick it over an older sample). */
     struct producer_batch orig;
-    for (uint64_t i = 10000 - 64; i < 10000; i++) {
-        cr_assert_eq(producers_check(p, i % 997, i, 0, 1, &orig), STROM_ERR_EXISTS);
-        cr_assert_eq(orig.base_offset, i);
+    uint32_t indexed = 0;
+    for (uint32_t i = 0; i < p->header->index_slots; i++) {
+        if (p->index[i] != 0) {
+            const struct producer *st = &p->states[p->index[i] - 1];
+            cr_assert_eq(producers_check(p, st->stream_id, st->producer_id, 0, 1, &orig),
+                         STROM_ERR_EXISTS);
+            cr_assert_eq(orig.base_offset, st->producer_id);
+            indexed++;
+        }
     }
+    cr_assert_eq(indexed, 64);
+    cr_assert_eq(producers_check(p, 9999 % 997, 9999, 0, 1, &orig), STROM_ERR_EXISTS);
 }

@@ -1,0 +1,153 @@
+/*
+ * shm.h: a node's shared memory, made by the supervisor before it forks any role.
+ *
+ * Regions (io_shm_create; every child inherits them at the same address):
+ *   - the node region: struct node_header (identity, geometry, the counters page: one block per
+ *     process, each written by that process only), the stream registry (registry.h), then the
+ *     sequencer's idempotence windows (producers.h);
+ *   - the node log: a ring (src/ring/) written by the sequencer; reader slot c (mandatory) is
+ *     commit c, slot NODE_LOG_SLOT_GATEWAY(g) (optional) is gateway g;
+ *   - one request ring per gateway: written by the gateway; slot 0 (mandatory) is the sequencer.
+ * Events (io_event_create, inherited by fork): one per gateway, which its poller waits on, and one
+ * for the sequencer. Whoever has news for a sleeping process signals its event: the ring's writer
+ * for new entries, a ring's reader for freed space, a commit for a durable position that moved.
+ *
+ * Because the regions outlive every child, a restarted child finds the rings, the registry and
+ * the counters as the dead one left them (docs/node.md, "Restarts").
+ */
+#ifndef STROM_NODE_SHM_H
+#define STROM_NODE_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "node/config.h"
+#include "node/producers.h"
+#include "node/registry.h"
+
+struct io;
+
+#define NODE_SHM_MAGIC              0x3130656d6f727473u /* "strome01" */
+#define NODE_LOG_SLOT_COMMIT(c)     (c)
+#define NODE_LOG_SLOT_GATEWAY(g)    (NODE_COMMITS_MAX + (g))
+#define NODE_REQUEST_SLOT_SEQUENCER 0u
+
+/* Per-process blocks are 256 bytes, aligned, so that two writers never share a cache line. */
+#define NODE_COUNTERS_BYTES 256
+
+/* Written by the sequencer. */
+struct node_sequencer_counters {
+    uint64_t pid;                /* the running sequencer, 0 when none */
+    uint64_t starts;             /* times a sequencer started on this shared memory */
+    uint64_t ready;              /* 1 once it recovered and takes requests */
+    uint64_t requests;           /* requests taken from the request rings */
+    uint64_t batches;            /* batches published */
+    uint64_t messages;           /* messages published */
+    uint64_t message_bytes;      /* bytes of message sets published */
+    uint64_t duplicates;         /* retries answered from the idempotence windows */
+    uint64_t rejected;           /* requests answered with an error */
+    uint64_t creates;            /* streams created */
+    uint64_t log_full_waits;     /* times the node log was full (a commit behind) */
+    uint64_t recovered_batches;  /* batches folded from the node log at the last start */
+    uint64_t skipped_requests;   /* requests found published already at the last start */
+    uint64_t producer_evictions; /* idempotence windows forgotten for room */
+    /* Per gateway: the highest request id (request ring position) with a published batch or
+     * answer, + 1 (0: none yet). A restarted sequencer skips requests below it. */
+    uint64_t published_request[NODE_GATEWAYS_MAX];
+    uint8_t pad[NODE_COUNTERS_BYTES - (14 + NODE_GATEWAYS_MAX) * 8];
+};
+
+/* Written by commit c. */
+struct node_commit_counters {
+    uint64_t pid;
+    uint64_t starts;
+    uint64_t ready;            /* 1 once its store is open and its streams' offsets published */
+    uint64_t durable_position; /* node log: every batch of this commit before it is on disk */
+    uint64_t read_position;    /* node log: entries before it are read */
+    uint64_t batches;          /* batches written */
+    uint64_t message_bytes;    /* bytes of message sets written */
+    uint64_t syncs;            /* fdatasync calls */
+    uint64_t sync_ns_total;    /* time in them */
+    uint64_t sync_ns_max;      /* the longest */
+    uint64_t skipped;          /* batches read again after a restart and already stored */
+    uint8_t pad[NODE_COUNTERS_BYTES - 11 * 8];
+};
+
+/* Written by gateway g, except `armed` (see below). */
+struct node_gateway_counters {
+    uint64_t pid;
+    uint64_t starts;
+    uint64_t ready;       /* 1 once it listens */
+    uint64_t connections; /* open now */
+    uint64_t accepted;    /* since start */
+    uint64_t refused;     /* at the connection limit */
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t appends;
+    uint64_t reads;
+    uint64_t errors; /* error frames sent */
+    uint64_t lapped; /* times it fell behind the node log */
+    uint64_t port;   /* the port it listens on */
+    /* The doorbell: the gateway sets it to 1 before it sleeps; a commit that moved its durable
+     * position exchanges it with 0 and, when it was 1, signals the gateway's event. (Two writers
+     * by design: a handshake word, like the ring's waiting mask.) */
+    uint32_t armed;
+    uint32_t reserved;
+    uint8_t pad[NODE_COUNTERS_BYTES - 14 * 8];
+};
+
+/* Written by the supervisor. */
+struct node_supervisor_counters {
+    uint64_t pid;
+    uint64_t started_ns; /* realtime when the node started */
+    uint64_t restarts;   /* children restarted */
+    uint64_t stopping;   /* 1 once a stop was asked for */
+    uint8_t pad[NODE_COUNTERS_BYTES - 4 * 8];
+};
+
+_Static_assert(sizeof(struct node_sequencer_counters) == NODE_COUNTERS_BYTES, "block size");
+_Static_assert(sizeof(struct node_commit_counters) == NODE_COUNTERS_BYTES, "block size");
+_Static_assert(sizeof(struct node_gateway_counters) == NODE_COUNTERS_BYTES, "block size");
+_Static_assert(sizeof(struct node_supervisor_counters) == NODE_COUNTERS_BYTES, "block size");
+
+/* The start of the node region. Geometry is written once by the supervisor before forking. */
+struct node_header {
+    uint64_t magic;
+    uint32_t gateways;
+    uint32_t commits;
+    uint64_t registry_bytes;   /* the registry's region, right after this header */
+    uint64_t producers_offset; /* of the producers region, from the start of the node region */
+    uint64_t producers_bytes;
+    uint8_t pad[NODE_COUNTERS_BYTES - 40];
+    struct node_supervisor_counters supervisor;
+    struct node_sequencer_counters sequencer;
+    struct node_commit_counters commits_c[NODE_COMMITS_MAX];
+    struct node_gateway_counters gateways_c[NODE_GATEWAYS_MAX];
+};
+
+/* A process's view of the node's shared memory (the same in every process: made before fork). */
+struct node_shm {
+    struct node_header *header;
+    struct registry registry;
+    void *producers_region; /* attached by the sequencer only */
+    size_t producers_bytes;
+    void *node_region;
+    size_t node_bytes;
+    void *log_region;
+    size_t log_bytes;
+    void *request_regions[NODE_GATEWAYS_MAX];
+    size_t request_bytes;
+    int sequencer_event;
+    int gateway_events[NODE_GATEWAYS_MAX];
+};
+
+/* Creates every region and event for config c, formats them and claims the ring slots (commits
+ * mandatory on the node log, gateways optional; the sequencer mandatory on each request ring).
+ * Errors: those of io_shm_create, io_event_create, ring_format. */
+strom_err node_shm_create(struct node_shm *shm, struct io *io, const struct node_config *c);
+
+/* The commit that owns a stream: a hash of its id modulo the number of commits. */
+uint32_t node_commit_of(uint64_t stream_id, uint32_t commits);
+
+#endif
