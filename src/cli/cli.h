@@ -16,6 +16,7 @@ struct cli_command {
 
 int cli_version(int argc, char **argv);
 int cli_help(int argc, char **argv);
+int cli_node(int argc, char **argv);
 
 /* Client subcommands (src/cli/append.c, read.c, streams.c, demo.c). */
 int cli_append(int argc, char **argv);

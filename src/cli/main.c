@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     {"create", "create a stream", cli_create},
     {"stat", "print a node's counters", cli_stat},
     {"dump", "print every record of a store file (--verify: check it)", cli_dump},
+    {"node", "run a node: supervisor, sequencer, gateways, commits", cli_node},
 };
 
 enum { command_count = sizeof commands / sizeof commands[0] };

@@ -1,0 +1,317 @@
+/* commit.c: the commit role (see commit.h). */
+#include "node/commit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "io/io.h"
+#include "node/log.h"
+#include "node/nodelog.h"
+#include "node/supervisor.h"
+#include "store/store.h"
+
+void commit_dir(const struct node_config *c, uint32_t index, char *buf, size_t buf_bytes) {
+    int n = snprintf(buf, buf_bytes, "%s/commit-%u", c->data_dir, index);
+    strom_assert(n > 0 && (size_t)n < buf_bytes);
+}
+
+/* Publishes the durable offsets the store holds, for every stream it has. */
+static strom_err commit_publish_stream(void *arg, const struct store_stream_info *info) {
+    struct commit *k = arg;
+    if (info->stream_id >= k->registry.header->streams_max) {
+        return STROM_ERR_LIMIT; /* a store from a node with a larger --streams-max */
+    }
+    struct node_stream *st = registry_stream(&k->registry, info->stream_id);
+    __atomic_store_n(&st->first_offset, info->first_offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&st->durable_next, info->next_offset, __ATOMIC_RELEASE);
+    return STROM_OK;
+}
+
+strom_err commit_open(struct commit *k, struct io *io, const struct node_config *c,
+                      const struct node_shm *shm, uint32_t index) {
+    memset(k, 0, sizeof *k);
+    k->io = io;
+    k->config = c;
+    k->shm = shm;
+    k->index = index;
+    k->cmd_owner = node_commit_of(0, c->commits);
+    k->counters = &shm->header->commits_c[index];
+    k->registry = shm->registry;
+    char dir[NODE_DIR_BYTES_MAX + 32];
+    commit_dir(c, index, dir, sizeof dir);
+    strom_err err = io_dir_create(io, dir);
+    struct store_options o;
+    store_options_default(&o);
+    o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
+    o.streams_max = c->streams_max;
+    if (!err) {
+        err = store_open(io, dir, &o, &k->store);
+    }
+    if (!err) {
+        err = store_streams_list(k->store, commit_publish_stream, k);
+    }
+    if (!err) {
+        err = ring_reader_open(&k->log, shm->log_region, shm->log_bytes, io,
+                               NODE_LOG_SLOT_COMMIT(index));
+    }
+    if (!err) {
+        /* When the sequencer waits for room in the node log, we wake it through its event. */
+        ring_set_writer_wake_fd(&k->log.ring, shm->sequencer_event);
+        uint64_t pos = k->log.cursor;
+        __atomic_store_n(&k->counters->read_position, pos, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&k->counters->durable_position, __ATOMIC_RELAXED) < pos) {
+            __atomic_store_n(&k->counters->durable_position, pos, __ATOMIC_RELEASE);
+        }
+    }
+    return err;
+}
+
+/* Rings the doorbell of every gateway that sleeps: a durable position moved. */
+static void commit_ring_gateways(struct commit *k) {
+    for (uint32_t g = 0; g < k->config->gateways; g++) {
+        uint32_t *armed = &k->shm->header->gateways_c[g].armed;
+        if (__atomic_load_n(armed, __ATOMIC_SEQ_CST) != 0 &&
+            __atomic_exchange_n(armed, 0, __ATOMIC_SEQ_CST) != 0) {
+            (void)io_event_signal(k->io, k->shm->gateway_events[g]);
+        }
+    }
+}
+
+/* Publishes everything read so far as durable: streams first, then the position. */
+static void commit_publish(struct commit *k, bool release) {
+    for (uint32_t i = 0; i < k->dirty_count; i++) {
+        const struct commit_dirty *d = &k->dirty[i];
+        struct node_stream *st = registry_stream(&k->registry, d->stream_id);
+        __atomic_store_n(&st->durable_timestamp_ns, d->timestamp_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&st->bytes, st->bytes + d->bytes, __ATOMIC_RELAXED);
+        if (d->next_offset > st->durable_next) {
+            __atomic_store_n(&st->durable_next, d->next_offset, __ATOMIC_RELEASE);
+        }
+    }
+    k->dirty_count = 0;
+    uint64_t pos = k->log.cursor;
+    if (pos > __atomic_load_n(&k->counters->durable_position, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&k->counters->durable_position, pos, __ATOMIC_SEQ_CST);
+        commit_ring_gateways(k);
+    }
+    if (release && pos > k->log.committed) {
+        strom_err err = ring_reader_commit(&k->log);
+        strom_assert(err == STROM_OK); /* the supervisor never takes a commit's slot away */
+    }
+}
+
+/* Store sync, then publish and release the node log. */
+static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
+    uint64_t t0 = io_clock_monotonic_ns(k->io);
+    strom_err err = store_sync(k->store, NULL);
+    if (err) {
+        k->failed = true;
+        return err;
+    }
+    uint64_t took = io_clock_monotonic_ns(k->io) - t0;
+    k->counters->syncs++;
+    k->counters->sync_ns_total += took;
+    k->counters->sync_ns_max = took > k->counters->sync_ns_max ? took : k->counters->sync_ns_max;
+    k->pending_bytes = 0;
+    k->pending_since_ns = 0;
+    k->last_sync_ns = now_ns;
+    commit_publish(k, true);
+    return STROM_OK;
+}
+
+/* Appends one batch of ours. Already-stored batches (read again after a restart) are skipped. */
+static strom_err commit_append(struct commit *k, const struct ring_entry *e, uint64_t now_ns) {
+    const struct node_batch *b = (const struct node_batch *)(const void *)e->body;
+    struct store_append a = {.stream_id = b->stream_id,
+                             .base_offset = b->base_offset,
+                             .message_count = b->count,
+                             .flags = 0,
+                             .first_ts_ns = b->timestamp_ns,
+                             .last_ts_ns = b->timestamp_ns,
+                             .payload = e->body,
+                             .payload_bytes = e->body_bytes};
+    strom_err err = store_append(k->store, &a, NULL);
+    if (err == STROM_ERR_GAP) {
+        struct store_stream_info info;
+        err = store_stream_info(k->store, b->stream_id, &info);
+        /* The store holds it already (we read it again after a restart): skip it. A batch
+         * beyond the store's next offset would be a lost batch: never continue past that. */
+        strom_assert(err != STROM_OK || b->base_offset + b->count <= info.next_offset);
+        k->counters->skipped += err == STROM_OK ? 1 : 0;
+        return err;
+    }
+    if (err) {
+        k->failed = true;
+        return err;
+    }
+    k->dirty[k->dirty_count++] = (struct commit_dirty){.stream_id = b->stream_id,
+                                                       .next_offset = b->base_offset + b->count,
+                                                       .timestamp_ns = b->timestamp_ns,
+                                                       .bytes = b->messages_bytes};
+    k->pending_bytes += e->body_bytes;
+    k->pending_since_ns = k->pending_since_ns ? k->pending_since_ns : now_ns;
+    k->counters->batches++;
+    k->counters->message_bytes += b->messages_bytes;
+    return STROM_OK;
+}
+
+/* true when entry e must wait: it follows a /sys/cmd record that is not durable yet at the
+ * commit that owns /sys/cmd (write last, read first). */
+static bool commit_waits_for_cmd(const struct commit *k, const struct ring_entry *e) {
+    if (k->cmd_position == 0 || k->index == k->cmd_owner || e->position < k->cmd_position) {
+        return false;
+    }
+    const struct node_commit_counters *owner = &k->shm->header->commits_c[k->cmd_owner];
+    return __atomic_load_n(&owner->durable_position, __ATOMIC_ACQUIRE) < k->cmd_position;
+}
+
+/* Reads and appends what the node log holds, up to COMMIT_READ_MAX entries or a full dirty
+ * list. */
+static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
+    uint32_t read = 0;
+    strom_err err = STROM_OK;
+    k->cmd_blocked = false;
+    while (!err && read < COMMIT_READ_MAX && k->dirty_count < COMMIT_DIRTY_MAX) {
+        struct ring_entry e;
+        err = ring_read(&k->log, &e);
+        if (err == STROM_ERR_AGAIN) {
+            err = STROM_OK;
+            break;
+        }
+        strom_assert(err == STROM_OK); /* a mandatory reader is never lapped */
+        const struct node_batch *b = (const struct node_batch *)(const void *)e.body;
+        bool ours = e.type == NODE_ENTRY_BATCH &&
+                    node_commit_of(b->stream_id, k->config->commits) == k->index;
+        if (ours && commit_waits_for_cmd(k, &e)) {
+            k->log.cursor = e.position; /* read it again once the record is durable */
+            k->cmd_blocked = true;
+            break;
+        }
+        if (e.type == NODE_ENTRY_BATCH && b->stream_id == 0) {
+            k->cmd_position = e.position + 1;
+        }
+        if (ours) {
+            err = commit_append(k, &e, now_ns);
+            err = err == STROM_ERR_GAP ? STROM_OK : err;
+        }
+        read++;
+    }
+    __atomic_store_n(&k->counters->read_position, k->log.cursor, __ATOMIC_RELAXED);
+    *read_out = read;
+    return err;
+}
+
+/* Whether the policy asks for a store sync now. */
+static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
+    const struct node_config *c = k->config;
+    bool writer_waits = __atomic_load_n(&k->log.ring.header->writer_waiting, __ATOMIC_RELAXED);
+    if (k->dirty_count >= COMMIT_DIRTY_MAX || (k->cmd_blocked && k->pending_bytes > 0)) {
+        return true;
+    }
+    switch (c->fsync) {
+    case NODE_FSYNC_ALWAYS:
+        return k->pending_bytes > 0;
+    case NODE_FSYNC_INTERVAL:
+        return k->pending_bytes >= c->fsync_bytes ||
+               (k->pending_bytes > 0 && now_ns - k->pending_since_ns >= c->fsync_us * 1000u) ||
+               (k->pending_bytes > 0 && writer_waits);
+    case NODE_FSYNC_NEVER:
+        return k->log.cursor > k->log.committed &&
+               (writer_waits || now_ns - k->last_sync_ns >= COMMIT_NEVER_SYNC_NS);
+    }
+    strom_unreachable();
+}
+
+strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
+    strom_err err = commit_read(k, now_ns, read_out);
+    if (err) {
+        return err;
+    }
+    if (commit_sync_due(k, now_ns)) {
+        return commit_sync(k, now_ns);
+    }
+    if (k->config->fsync == NODE_FSYNC_NEVER || k->pending_bytes == 0) {
+        /* never: the watermark follows the appends. Nothing pending: what was read was not
+         * ours, and is durable as far as this commit is concerned. */
+        commit_publish(k, k->config->fsync != NODE_FSYNC_NEVER);
+    }
+    return STROM_OK;
+}
+
+strom_err commit_flush(struct commit *k, uint64_t now_ns) {
+    return commit_sync(k, now_ns);
+}
+
+strom_err commit_close(struct commit *k) {
+    strom_err err = store_close(k->store);
+    k->store = NULL;
+    return err;
+}
+
+/* --- the process --------------------------------------------------------------------------- */
+
+static void commit_log(struct commit *k, const char *type, strom_err err) {
+    struct node_log line;
+    node_log_begin(&line, k->io, type, "commit");
+    strom_ssim_write_u64(&line.w, "index", k->index);
+    strom_ssim_write_u64(&line.w, "durable_position", k->counters->durable_position);
+    strom_ssim_write_u64(&line.w, "batches", k->counters->batches);
+    strom_ssim_write_u64(&line.w, "skipped", k->counters->skipped);
+    if (err) {
+        strom_ssim_write_str(&line.w, "error", strom_errname(err));
+        strom_ssim_write_str(&line.w, "text", strom_strerror(err));
+    }
+    node_log_end(&line, k->io);
+}
+
+/* How long to sleep when there is nothing to read. */
+static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
+    if (k->cmd_blocked) {
+        return COMMIT_CMD_WAIT_NS;
+    }
+    if (k->config->fsync == NODE_FSYNC_INTERVAL && k->pending_bytes > 0) {
+        uint64_t due = k->pending_since_ns + k->config->fsync_us * 1000u;
+        return due > now_ns ? due - now_ns : 1;
+    }
+    return COMMIT_IDLE_WAIT_NS;
+}
+
+int commit_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
+                uint32_t index) {
+    static struct commit k; /* one per process */
+    struct node_commit_counters *counters = &shm->header->commits_c[index];
+    __atomic_store_n(&counters->ready, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&counters->pid, (uint64_t)io_proc_id(io), __ATOMIC_RELEASE);
+    counters->starts++;
+    strom_err err = commit_open(&k, io, c, shm, index);
+    if (err) {
+        k.index = index;
+        k.io = io;
+        k.counters = counters;
+        commit_log(&k, "strom.node.error", err);
+        return 1;
+    }
+    __atomic_store_n(&counters->ready, 1, __ATOMIC_RELEASE);
+    commit_log(&k, "strom.node.commit_ready", STROM_OK);
+    bool stopping = false;
+    while (!err) {
+        stopping |= io_signal_take(io, IO_SIGNAL_TERM);
+        uint64_t now = io_clock_monotonic_ns(io);
+        uint32_t read = 0;
+        err = commit_turn(&k, now, &read);
+        if (!err && read == 0 && stopping) {
+            break; /* the sequencer stopped first: the node log is complete */
+        }
+        if (!err && read == 0) {
+            ring_reader_wait(&k.log, commit_wait_ns(&k, now));
+        }
+    }
+    if (!err) {
+        err = commit_flush(&k, io_clock_monotonic_ns(io));
+    }
+    strom_err close_err = commit_close(&k);
+    err = err ? err : close_err;
+    commit_log(&k, err ? "strom.node.error" : "strom.node.commit_stopped", err);
+    return err ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+/*
+ * commit.h: the commit role: makes the node log durable for the streams it owns.
+ *
+ * Commit c reads every entry of the node log as a mandatory reader (the sequencer never
+ * overwrites what it has not released) and appends the batches of its streams (those with
+ * node_commit_of(stream) == c) to its store, one file under <data>/commit-<c>/; the stored payload
+ * of a batch is its node log entry body unchanged (struct node_batch, then the message set), so
+ * a batch read back from the store carries its timestamp, producer id and sequence.
+ *
+ * It syncs by policy (config.h): `always` after every group of entries it could read at once
+ * (group commit), `interval` once fsync_bytes are unsynced or fsync_us passed since the first
+ * unsynced append, `never` leaves the watermark at what it appended and syncs only to release
+ * node log space. After a sync it publishes, in this order: each synced stream's durable_next in
+ * the registry, then its durable position in the counters page (every batch of its streams
+ * before that node log position is on disk), then it releases the node log up to there and
+ * rings the doorbell of every gateway that sleeps. The node log is released only up to what is
+ * synced, so a commit that dies (or whose fdatasync fails: it exits and its store is reopened)
+ * reads the unsynced entries again after its restart; batches its store already holds are
+ * skipped (their offsets are below the stream's next offset in the store).
+ *
+ * Write last, read first: a commit that does not own /sys/cmd appends no batch that follows a
+ * /sys/cmd record in the node log until the record is durable at its own commit, so that after a
+ * crash no store holds data of a stream whose creation record was lost.
+ */
+#ifndef STROM_NODE_COMMIT_H
+#define STROM_NODE_COMMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node/config.h"
+#include "node/registry.h"
+#include "node/shm.h"
+#include "ring/ring.h"
+
+struct io;
+struct store;
+
+#define COMMIT_DIRTY_MAX 4096             /* batches appended between two syncs, at most */
+#define COMMIT_READ_MAX 4096              /* node log entries read per turn */
+#define COMMIT_IDLE_WAIT_NS 100000000u    /* longest sleep without news (then checks signals) */
+#define COMMIT_NEVER_SYNC_NS 1000000000u  /* fsync never: store sync (and release) at least this often */
+#define COMMIT_CMD_WAIT_NS 100000u        /* poll interval while waiting for a /sys/cmd record */
+
+/* A batch appended and not yet published as durable. */
+struct commit_dirty {
+    uint64_t stream_id;
+    uint64_t next_offset;  /* the stream's next offset after the batch */
+    uint64_t timestamp_ns; /* the batch's timestamp */
+    uint64_t bytes;        /* its message set bytes */
+};
+
+/* The commit's root struct. */
+struct commit {
+    struct io *io;
+    const struct node_config *config;
+    const struct node_shm *shm;
+    uint32_t index;
+    uint32_t cmd_owner; /* the commit that owns /sys/cmd */
+    struct node_commit_counters *counters;
+    struct registry registry;
+    struct ring_reader log;
+    struct store *store;
+    uint64_t pending_bytes;        /* appended since the last sync */
+    uint64_t pending_since_ns;     /* monotonic time of the first of those; 0 when none */
+    uint64_t last_sync_ns;         /* monotonic time of the last store sync */
+    uint64_t cmd_position;         /* node log position of the last /sys/cmd batch + 1; 0: none */
+    bool cmd_blocked;              /* the last turn stopped to wait for a /sys/cmd record */
+    bool failed;                   /* the store failed: exit so that it is reopened */
+    uint32_t dirty_count;
+    struct commit_dirty dirty[COMMIT_DIRTY_MAX];
+};
+
+/* Opens the store of commit index (creating its directory), publishes its streams' durable
+ * offsets, and opens the node log reader. Errors: those of store_open, ring_reader_open. */
+strom_err commit_open(struct commit *k, struct io *io, const struct node_config *c,
+                      const struct node_shm *shm, uint32_t index);
+
+/* One turn at monotonic time now_ns: reads what the node log holds, appends, syncs by policy.
+ * Returns the entries read. Errors: those of store_append and store_sync (fatal for the
+ * process). */
+strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out);
+
+/* Syncs whatever is pending and publishes it (at a stop, or when forced). */
+strom_err commit_flush(struct commit *k, uint64_t now_ns);
+
+/* Closes the store (syncs and checkpoints). */
+strom_err commit_close(struct commit *k);
+
+/* The store directory of commit index: "<data>/commit-<index>" into buf. */
+void commit_dir(const struct node_config *c, uint32_t index, char *buf, size_t buf_bytes);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * gateway_read.c: reads and subscriptions in a gateway.
+ *
+ * A read delivers whole batches of one stream in offset order without gaps, never beyond the
+ * watermark of its level: the stream's next offset for ack 1 (what the sequencer published),
+ * its durable_next for sync (what its commit synced). It is in one of two modes:
+ *   - catch-up: batches come from the stream's commit's store, opened read-only, one per turn and
+ *     read, while the read has credit and output room; once it reaches the watermark it ends
+ *     (without follow) or goes live;
+ *   - live: it is on its stream's list and gets each batch as the gateway's cursor passes it in
+ *     the node log: the head cursor for ack 1, the sync cursor (which waits for each commit's
+ *     durable position) for sync.
+ * A live read that misses a batch (no credit, no output room: a slow subscriber; or a lapped
+ * cursor) goes back to catch-up, so it costs at most its output buffer and slows nobody. The
+ * switch to live happens in the same turn as the watermark is read, and a cursor passes a batch
+ * only after its offsets are below that watermark (the commit publishes durable_next before its
+ * durable position), so no batch falls between the two modes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "io/io.h"
+#include "node/commit.h"
+#include "node/gateway.h"
+#include "proto/frame.h"
+#include "store/store.h"
+
+#define READ_NONE UINT32_MAX
+
+void gw_reads_init(struct gateway *gw) {
+    gw->reads = calloc(GW_READS_MAX, sizeof *gw->reads);
+    gw->read_cursors = calloc(GW_READS_MAX, sizeof *gw->read_cursors);
+    gw->catchup = calloc(GW_READS_MAX, sizeof *gw->catchup);
+    gw->live_slots = 2 * GW_READS_MAX;
+    gw->live_keys = calloc(gw->live_slots, sizeof *gw->live_keys);
+    gw->live_heads = calloc(gw->live_slots, sizeof *gw->live_heads);
+    if (!gw->read_cursors || !gw->catchup || !gw->live_keys || !gw->live_heads) {
+        free(gw->reads);
+        gw->reads = NULL;
+        return;
+    }
+    for (uint32_t i = 0; gw->reads && i < GW_READS_MAX; i++) {
+        gw->reads[i].index = i;
+        gw->reads[i].next_free = i + 1 < GW_READS_MAX ? i + 1 : READ_NONE;
+    }
+    gw->read_free = 0;
+}
+
+/* --- the live lists: stream id -> first live read (open addressing, linear probing) ---------- */
+
+static uint32_t live_slot(const struct gateway *gw, uint64_t stream_id, bool *found) {
+    uint32_t mask = gw->live_slots - 1;
+    uint64_t z = (stream_id + 1) * 0x9e3779b97f4a7c15u;
+    uint32_t i = (uint32_t)(z >> 40) & mask;
+    for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+        if (gw->live_keys[i] == 0 || gw->live_keys[i] == stream_id + 1) {
+            *found = gw->live_keys[i] != 0;
+            return i;
+        }
+    }
+    strom_unreachable(); /* at most GW_READS_MAX keys in twice as many slots */
+}
+
+static uint32_t live_home(const struct gateway *gw, uint64_t key) {
+    return (uint32_t)((key * 0x9e3779b97f4a7c15u) >> 40) & (gw->live_slots - 1);
+}
+
+/* Removes slot i by backward-shift deletion. */
+static void live_slot_delete(struct gateway *gw, uint32_t i) {
+    uint32_t mask = gw->live_slots - 1;
+    uint32_t hole = i;
+    for (uint32_t j = (i + 1) & mask; gw->live_keys[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = live_home(gw, gw->live_keys[j]);
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            gw->live_keys[hole] = gw->live_keys[j];
+            gw->live_heads[hole] = gw->live_heads[j];
+            hole = j;
+        }
+    }
+    gw->live_keys[hole] = 0;
+}
+
+static void live_add(struct gateway *gw, struct gw_read *r) {
+    bool found = false;
+    uint32_t i = live_slot(gw, r->stream_id, &found);
+    r->live_next = found ? gw->live_heads[i] : READ_NONE;
+    gw->live_keys[i] = r->stream_id + 1;
+    gw->live_heads[i] = r->index;
+    r->mode = GW_READ_LIVE;
+}
+
+static void live_remove(struct gateway *gw, struct gw_read *r) {
+    bool found = false;
+    uint32_t i = live_slot(gw, r->stream_id, &found);
+    strom_assert(found && r->mode == GW_READ_LIVE);
+    uint32_t *link = &gw->live_heads[i];
+    while (*link != r->index) {
+        strom_assert(*link != READ_NONE);
+        link = &gw->reads[*link].live_next;
+    }
+    *link = r->live_next;
+    r->live_next = READ_NONE;
+    if (gw->live_heads[i] == READ_NONE) {
+        live_slot_delete(gw, i);
+    }
+}
+
+/* --- life of a read -------------------------------------------------------------------------- */
+
+static void catchup_add(struct gateway *gw, struct gw_read *r) {
+    r->mode = GW_READ_CATCHUP;
+    r->retry_ns = 0;
+    gw->catchup[gw->catchup_len++] = r->index;
+}
+
+/* Frees r (no frame); the caller removed it from its list. */
+static void read_free(struct gateway *gw, struct gw_read *r) {
+    struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
+    if (c != NULL) {
+        strom_assert(c->reads > 0 && c->out_reserved >= GW_ANSWER_BYTES);
+        c->reads--;
+        c->out_reserved -= GW_ANSWER_BYTES;
+    }
+    r->mode = GW_READ_FREE;
+    r->next_free = gw->read_free;
+    gw->read_free = r->index;
+}
+
+/* Detaches r from its list (live) or marks it for removal from the catch-up list. */
+static void read_detach(struct gateway *gw, struct gw_read *r) {
+    if (r->mode == GW_READ_LIVE) {
+        live_remove(gw, r);
+    } else {
+        for (uint32_t i = 0; i < gw->catchup_len; i++) {
+            if (gw->catchup[i] == r->index) {
+                gw->catchup[i] = gw->catchup[--gw->catchup_len];
+                break;
+            }
+        }
+    }
+}
+
+/* Ends r with a read_end frame (in the room reserved at its start). */
+static void read_end(struct gateway *gw, struct gw_read *r, strom_err err) {
+    struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
+    if (c != NULL && c->state == GW_CONN_OPEN) {
+        c->out_reserved -= GW_ANSWER_BYTES;
+        struct proto_read_end e = {.error = (uint32_t)err, .next_offset = r->next};
+        bool ok = gw_out_reserve(gw, c, GW_ANSWER_BYTES, true);
+        strom_assert(ok);
+        size_t len = 0;
+        strom_err e2 = proto_frame_encode(c->out + c->out_len, c->out_cap - c->out_len,
+                                          PROTO_READ_END, r->client_request, &e, &len);
+        strom_assert(e2 == STROM_OK);
+        gw_out_commit(gw, c, (uint32_t)len);
+        c->out_reserved += GW_ANSWER_BYTES; /* read_free gives it back */
+    }
+    read_free(gw, r);
+}
+
+/* The watermark of r's level for its stream now. */
+static uint64_t read_watermark(const struct gateway *gw, const struct gw_read *r) {
+    const struct node_stream *st = registry_stream(&gw->registry, r->stream_id);
+    return r->sync ? __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE)
+                   : __atomic_load_n(&st->next_offset, __ATOMIC_ACQUIRE);
+}
+
+strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_request,
+                       uint64_t stream_id, uint64_t from, uint64_t to, bool follow, bool sync,
+                       uint64_t credit_bytes) {
+    if (gw->read_free == READ_NONE) {
+        return STROM_ERR_LIMIT;
+    }
+    struct gw_read *r = &gw->reads[gw->read_free];
+    gw->read_free = r->next_free;
+    *r = (struct gw_read){.mode = GW_READ_CATCHUP,
+                          .conn = c->index,
+                          .conn_generation = c->generation,
+                          .next_free = READ_NONE,
+                          .live_next = READ_NONE,
+                          .index = r->index,
+                          .client_request = client_request,
+                          .stream_id = stream_id,
+                          .to = to,
+                          .credit = credit_bytes > INT64_MAX ? INT64_MAX : (int64_t)credit_bytes,
+                          .follow = follow,
+                          .sync = sync};
+    uint64_t watermark = read_watermark(gw, r);
+    const struct node_stream *st = registry_stream(&gw->registry, stream_id);
+    uint64_t first = __atomic_load_n(&st->first_offset, __ATOMIC_ACQUIRE);
+    r->next = from == UINT64_MAX ? watermark : (from < first ? first : from);
+    if (!follow && r->to > watermark) {
+        r->to = watermark; /* without follow: the end the stream has now */
+    }
+    store_cursor_init(&gw->read_cursors[r->index], stream_id, r->next);
+    c->reads++;
+    c->out_reserved += GW_ANSWER_BYTES; /* for its read_end */
+    catchup_add(gw, r);
+    return STROM_OK;
+}
+
+static struct gw_read *read_find(struct gateway *gw, const struct gw_conn *c, uint64_t id) {
+    for (uint32_t i = 0; i < GW_READS_MAX; i++) {
+        struct gw_read *r = &gw->reads[i];
+        if (r->mode != GW_READ_FREE && r->conn == c->index &&
+            r->conn_generation == c->generation && r->client_request == id) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void gw_read_credit(struct gateway *gw, struct gw_conn *c, uint64_t client_request,
+                    uint64_t bytes) {
+    struct gw_read *r = read_find(gw, c, client_request);
+    if (r != NULL) {
+        uint64_t room = (uint64_t)(INT64_MAX - (r->credit > 0 ? r->credit : 0));
+        r->credit += (int64_t)(bytes < room ? bytes : room);
+        r->retry_ns = 0;
+    }
+}
+
+void gw_read_cancel(struct gateway *gw, struct gw_conn *c, uint64_t client_request) {
+    struct gw_read *r = read_find(gw, c, client_request);
+    if (r != NULL) {
+        read_detach(gw, r);
+        read_end(gw, r, STROM_OK);
+    }
+}
+
+void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c) {
+    for (uint32_t i = 0; c->reads > 0 && i < GW_READS_MAX; i++) {
+        struct gw_read *r = &gw->reads[i];
+        if (r->mode != GW_READ_FREE && r->conn == c->index &&
+            r->conn_generation == c->generation) {
+            read_detach(gw, r);
+            read_free(gw, r);
+        }
+    }
+}
+
+/* --- delivering -------------------------------------------------------------------------------- */
+
+/* Writes a deliver frame for batch b with its message set into c's output, uncommitted; returns
+ * its length, or 0 when there is no room now. */
+static uint32_t deliver_write(struct gateway *gw, struct gw_conn *c, const struct gw_read *r,
+                              const struct node_batch *b, const uint8_t *msgs) {
+    uint32_t bytes = (uint32_t)proto_deliver_frame_bytes(b->messages_bytes);
+    if (!gw_out_reserve(gw, c, bytes, false)) {
+        return 0;
+    }
+    uint8_t *p = c->out + c->out_len;
+    struct proto_header h = {.frame_bytes = bytes, .type = PROTO_DELIVER,
+                             .request_id = r->client_request};
+    proto_header_write(p, &h);
+    p += PROTO_HEADER_BYTES;
+    memcpy(p, &b->stream_id, 8); /* little-endian hosts (nodelog.h) */
+    memcpy(p + 8, &b->base_offset, 8);
+    memcpy(p + 16, &b->count, 4);
+    memcpy(p + 20, &b->timestamp_ns, 8);
+    memcpy(p + 28, &b->messages_bytes, 4);
+    memcpy(p + 32, msgs, b->messages_bytes);
+    return bytes;
+}
+
+/* After a delivered batch ending at end: moves r on; ends it at its `to`. true if it ended. */
+static bool read_advance(struct gateway *gw, struct gw_read *r, uint64_t end, uint32_t set_bytes) {
+    r->next = end;
+    r->credit -= set_bytes;
+    if (r->next >= r->to) {
+        read_detach(gw, r);
+        read_end(gw, r, STROM_OK);
+        return true;
+    }
+    return false;
+}
+
+void gw_reads_live(struct gateway *gw, const struct ring_entry *e, bool sync_cursor) {
+    struct node_batch b;
+    memcpy(&b, e->body, sizeof b);
+    bool found = false;
+    uint32_t slot = live_slot(gw, b.stream_id, &found);
+    uint32_t i = found ? gw->live_heads[slot] : READ_NONE;
+    struct ring_reader *cursor = sync_cursor ? &gw->log_sync : &gw->log_head;
+    while (i != READ_NONE) {
+        struct gw_read *r = &gw->reads[i];
+        i = r->live_next; /* r may leave the list below */
+        uint64_t end = b.base_offset + b.count;
+        if (r->sync != sync_cursor || end <= r->next) {
+            continue;
+        }
+        struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
+        strom_assert(c != NULL); /* reads close with their connection */
+        uint32_t bytes = b.base_offset <= r->next && r->credit > 0
+                             ? deliver_write(gw, c, r, &b, e->body + sizeof b)
+                             : 0;
+        if (bytes == 0 || ring_reader_check(cursor, e) != STROM_OK) {
+            live_remove(gw, r); /* missed it: catch up from the store */
+            catchup_add(gw, r);
+            continue;
+        }
+        gw_out_commit(gw, c, bytes);
+        read_advance(gw, r, end, b.messages_bytes);
+    }
+}
+
+void gw_reads_lapped(struct gateway *gw, bool sync_cursor) {
+    for (uint32_t i = 0; i < GW_READS_MAX; i++) {
+        struct gw_read *r = &gw->reads[i];
+        if (r->mode == GW_READ_LIVE && r->sync == sync_cursor) {
+            live_remove(gw, r);
+            catchup_add(gw, r);
+        }
+    }
+}
+
+/* --- catch-up from the stores ------------------------------------------------------------------- */
+
+static struct store *read_store(struct gateway *gw, uint64_t stream_id) {
+    uint32_t k = node_commit_of(stream_id, gw->config->commits);
+    if (gw->stores[k] == NULL) {
+        char dir[NODE_DIR_BYTES_MAX + 32];
+        commit_dir(gw->config, k, dir, sizeof dir);
+        struct store_options o;
+        store_options_default(&o);
+        o.read_only = true;
+        o.create = false;
+        o.batch_bytes_max = gw->config->frame_bytes_max + 4096;
+        o.streams_max = gw->config->streams_max;
+        if (store_open(gw->io, dir, &o, &gw->stores[k]) != STROM_OK) {
+            gw->stores[k] = NULL;
+        }
+    }
+    return gw->stores[k];
+}
+
+/* One step of a catch-up read. Returns true when it delivered a batch. */
+static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
+    uint64_t limit = read_watermark(gw, r);
+    limit = limit < r->to ? limit : r->to;
+    *active = false;
+    if (r->next >= r->to || (r->next >= limit && !r->follow)) {
+        read_detach(gw, r);
+        read_end(gw, r, STROM_OK);
+        return false;
+    }
+    if (r->next >= limit) {
+        read_detach(gw, r);
+        live_add(gw, r); /* caught up: from now on the node log brings its batches */
+        return false;
+    }
+    if (r->credit <= 0 || gw->now_ns < r->retry_ns) {
+        *active = r->credit > 0;
+        return false;
+    }
+    *active = true;
+    struct store *s = read_store(gw, r->stream_id);
+    struct store_cursor *cur = &gw->read_cursors[r->index];
+    if (cur->offset != r->next) {
+        store_cursor_init(cur, r->stream_id, r->next);
+    }
+    struct store_batch sb;
+    strom_err err = s == NULL ? STROM_ERR_END : store_refresh(s, 0);
+    if (!err) {
+        err = store_cursor_next(s, cur, &sb, gw->scratch, gw->config->frame_bytes_max + 4096);
+    }
+    const struct node_batch *b = (const struct node_batch *)(const void *)gw->scratch;
+    if (!err && (sb.payload_bytes < sizeof *b ||
+                 sb.payload_bytes != sizeof *b + b->messages_bytes ||
+                 b->base_offset != sb.base_offset || b->count != sb.message_count)) {
+        err = STROM_ERR_CORRUPT;
+    }
+    if (err == STROM_ERR_END || err == STROM_ERR_NO_STREAM || err == STROM_ERR_IO) {
+        r->retry_ns = gw->now_ns + GW_CATCHUP_RETRY_NS; /* its commit has not written it yet */
+        return false;
+    }
+    if (err == STROM_ERR_OUT_OF_RANGE) {
+        struct store_stream_info info;
+        r->next = store_stream_info(s, r->stream_id, &info) == STROM_OK ? info.first_offset
+                                                                         : r->next;
+        return false;
+    }
+    struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
+    strom_assert(c != NULL);
+    uint32_t bytes = err ? 0 : deliver_write(gw, c, r, b, gw->scratch + sizeof *b);
+    if (err) {
+        read_detach(gw, r);
+        read_end(gw, r, err);
+        return false;
+    }
+    if (bytes == 0) {
+        cur->offset = r->next; /* no room: read it again next time */
+        store_cursor_init(cur, r->stream_id, r->next);
+        return false;
+    }
+    gw_out_commit(gw, c, bytes);
+    read_advance(gw, r, sb.base_offset + sb.message_count, b->messages_bytes);
+    return true;
+}
+
+bool gw_reads_catchup(struct gateway *gw) {
+    uint32_t budget = GW_CATCHUP_TURN_MAX;
+    uint32_t active = 0;
+    /* Walk backwards: a read that leaves the list is swapped with the last one. */
+    for (uint32_t i = gw->catchup_len; i-- > 0 && budget > 0;) {
+        if (i >= gw->catchup_len) {
+            continue;
+        }
+        struct gw_read *r = &gw->reads[gw->catchup[i]];
+        bool is_active = false;
+        budget -= catchup_step(gw, r, &is_active) ? 1 : 0;
+        active += is_active ? 1 : 0;
+    }
+    gw->catchup_active = active;
+    return active > 0;
+}
