@@ -36,11 +36,12 @@
 struct io;
 struct store;
 
-#define COMMIT_DIRTY_MAX 4096             /* batches appended between two syncs, at most */
-#define COMMIT_READ_MAX 4096              /* node log entries read per turn */
-#define COMMIT_IDLE_WAIT_NS 100000000u    /* longest sleep without news (then checks signals) */
-#define COMMIT_NEVER_SYNC_NS 1000000000u  /* fsync never: store sync (and release) at least this often */
-#define COMMIT_CMD_WAIT_NS 100000u        /* poll interval while waiting for a /sys/cmd record */
+#define COMMIT_DIRTY_MAX    4096       /* batches appended between two syncs, at most */
+#define COMMIT_READ_MAX     4096       /* node log entries read per turn */
+#define COMMIT_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
+#define COMMIT_NEVER_SYNC_NS                                                                       \
+    1000000000u                    /* fsync never: store sync (and release) at least this often */
+#define COMMIT_CMD_WAIT_NS 100000u /* poll interval while waiting for a /sys/cmd record */
 
 /* A batch appended and not yet published as durable. */
 struct commit_dirty {
@@ -61,12 +62,12 @@ struct commit {
     struct registry registry;
     struct ring_reader log;
     struct store *store;
-    uint64_t pending_bytes;        /* appended since the last sync */
-    uint64_t pending_since_ns;     /* monotonic time of the first of those; 0 when none */
-    uint64_t last_sync_ns;         /* monotonic time of the last store sync */
-    uint64_t cmd_position;         /* node log position of the last /sys/cmd batch + 1; 0: none */
-    bool cmd_blocked;              /* the last turn stopped to wait for a /sys/cmd record */
-    bool failed;                   /* the store failed: exit so that it is reopened */
+    uint64_t pending_bytes;    /* appended since the last sync */
+    uint64_t pending_since_ns; /* monotonic time of the first of those; 0 when none */
+    uint64_t last_sync_ns;     /* monotonic time of the last store sync */
+    uint64_t cmd_position;     /* node log position of the last /sys/cmd batch + 1; 0: none */
+    bool cmd_blocked;          /* the last turn stopped to wait for a /sys/cmd record */
+    bool failed;               /* the store failed: exit so that it is reopened */
     uint32_t dirty_count;
     struct commit_dirty dirty[COMMIT_DIRTY_MAX];
 };

@@ -17,6 +17,7 @@
 enum option_kind {
     OPT_U32,      /* uint32_t within [min, max] */
     OPT_U64,      /* uint64_t within [min, max] */
+    OPT_BYTES,    /* uint64_t within [min, max], with an optional K, M or G (powers of 1024) */
     OPT_BOOL,     /* true|false|1|0 */
     OPT_DIR,      /* a path, stored in data_dir */
     OPT_NAME,     /* a node name */
@@ -44,18 +45,18 @@ static const struct option options[] = {
     {"commits", OPT_U32, F(commits), 1, NODE_COMMITS_MAX},
     {"fsync", OPT_FSYNC, F(fsync), 0, 0},
     {"fsync-us", OPT_U64, F(fsync_us), 1, 10000000},
-    {"fsync-bytes", OPT_U64, F(fsync_bytes), 4096, 1024 * MiB},
+    {"fsync-bytes", OPT_BYTES, F(fsync_bytes), 4096, 1024 * MiB},
     {"auto-create", OPT_BOOL, F(auto_create), 0, 0},
     {"idempotence-window", OPT_U32, F(idempotence_window), 1, 16},
     {"producers-max", OPT_U32, F(producers_max), 1, 1u << 24},
     {"streams-max", OPT_U32, F(streams_max), 16, 1u << 26},
-    {"paths-bytes", OPT_U64, F(paths_bytes), 4096, 4095 * MiB},
-    {"frame-bytes-max", OPT_U32, F(frame_bytes_max), 4096, 64 * MiB},
+    {"paths-bytes", OPT_BYTES, F(paths_bytes), 4096, 4095 * MiB},
+    {"frame-bytes-max", OPT_U32, F(frame_bytes_max), 4096, 16 * MiB}, /* the protocol's most */
     {"connections-max", OPT_U32, F(connections_max), 1, 1u << 20},
     {"inflight-max", OPT_U32, F(inflight_max), 1, 1u << 16},
     {"reads-max", OPT_U32, F(reads_max), 1, 1u << 12},
-    {"log-bytes", OPT_U64, F(log_bytes), 1 * MiB, 1024 * MiB},
-    {"request-bytes", OPT_U64, F(request_bytes), 1 * MiB, 1024 * MiB},
+    {"log-bytes", OPT_BYTES, F(log_bytes), 1 * MiB, 1024 * MiB},
+    {"request-bytes", OPT_BYTES, F(request_bytes), 1 * MiB, 1024 * MiB},
     {"stop-timeout-ms", OPT_U64, F(stop_timeout_ms), 100, 600000},
 };
 enum { option_count = sizeof options / sizeof options[0] };
@@ -132,6 +133,23 @@ static bool parse_u64(const char *s, size_t len, uint64_t *out) {
     return true;
 }
 
+/* A number, with a K/M/G suffix when allowed. */
+static bool parse_number(const char *s, size_t len, bool suffix, uint64_t *out) {
+    uint64_t scale = 1;
+    char last = len > 0 ? s[len - 1] : 0;
+    if (suffix &&
+        (last == 'K' || last == 'k' || last == 'M' || last == 'm' || last == 'G' || last == 'g')) {
+        scale = last == 'K' || last == 'k' ? 1024u : last == 'M' || last == 'm' ? MiB : 1024 * MiB;
+        len--;
+    }
+    uint64_t v = 0;
+    if (!parse_u64(s, len, &v) || v > UINT64_MAX / scale) {
+        return false;
+    }
+    *out = v * scale;
+    return true;
+}
+
 strom_err node_endpoint_parse(const char *text, bool allow_off, struct node_endpoint *e) {
     size_t len = strlen(text);
     if (allow_off && strcmp(text, "off") == 0) {
@@ -174,7 +192,9 @@ static strom_err option_set(struct node_config *c, const struct option *o, const
     switch (o->kind) {
     case OPT_U32:
     case OPT_U64:
-        if (!parse_u64(buf, len, &v) || v < o->min || v > o->max) {
+    case OPT_BYTES:
+        if (!parse_number(buf, len, strstr(o->name, "bytes") != NULL, &v) || v < o->min ||
+            v > o->max) {
             return fail(msg, msg_bytes, "--%s: '%s' is not a number in [%llu, %llu]", o->name, buf,
                         (unsigned long long)o->min, (unsigned long long)o->max);
         }
@@ -362,11 +382,11 @@ strom_err node_config_check(struct node_config *c, char *msg, size_t msg_bytes) 
     c->log_bytes = round_pow2(c->log_bytes);
     c->request_bytes = round_pow2(c->request_bytes);
     /* A ring entry is at most a quarter of its ring (src/ring/), and holds a whole frame. */
-    uint64_t entry_max = (uint64_t)c->frame_bytes_max + 4096;
+    uint64_t entry_max = (uint64_t)c->frame_bytes_max + 512; /* + request header and path */
     if (c->log_bytes / 4 < entry_max || c->request_bytes / 4 < entry_max) {
         return fail(msg, msg_bytes,
                     "--log-bytes and --request-bytes must be at least 4 x (--frame-bytes-max "
-                    "+ 4096) = %llu",
+                    "+ 512) = %llu",
                     (unsigned long long)(4 * entry_max));
     }
     if (c->kafka.enabled && c->listen.port == c->kafka.port &&

@@ -12,9 +12,9 @@
 #include "proto/frame.h"
 #include "store/store.h"
 
-#define GW_EXIT_FATAL 3 /* the supervisor does not restart a gateway that cannot listen */
+#define GW_EXIT_FATAL      3 /* the supervisor does not restart a gateway that cannot listen */
 #define GW_ACCEPT_TURN_MAX 64
-#define GW_RECV_TURN_MAX 4
+#define GW_RECV_TURN_MAX   4
 
 /* --- queues ---------------------------------------------------------------------------------- */
 
@@ -116,8 +116,7 @@ static void conn_close(struct gateway *gw, struct gw_conn *c) {
     c->generation++;
     c->next_free = gw->conn_free;
     gw->conn_free = c->index;
-    __atomic_store_n(&gw->counters->connections, gw->counters->connections - 1,
-                     __ATOMIC_RELAXED);
+    __atomic_store_n(&gw->counters->connections, gw->counters->connections - 1, __ATOMIC_RELAXED);
 }
 
 static void conn_open(struct gateway *gw, int fd, const struct gw_protocol *proto) {
@@ -146,8 +145,7 @@ static void conn_open(struct gateway *gw, int fd, const struct gw_protocol *prot
         c->state = GW_CONN_CLOSING; /* closed below on the next flush */
     }
     gw->counters->accepted++;
-    __atomic_store_n(&gw->counters->connections, gw->counters->connections + 1,
-                     __ATOMIC_RELAXED);
+    __atomic_store_n(&gw->counters->connections, gw->counters->connections + 1, __ATOMIC_RELAXED);
     proto->on_open(gw, c);
 }
 
@@ -402,9 +400,8 @@ static void answer_arrived(struct gateway *gw, const struct node_batch *b, uint6
     done.log_position = position;
     bool ok = b->error == STROM_OK;
     if (ok && done.sync) {
-        uint64_t stream = b->flags & NODE_FLAG_CREATED || done.frame_type == PROTO_CREATE
-                              ? 0
-                              : b->stream_id;
+        uint64_t stream =
+            b->flags & NODE_FLAG_CREATED || done.frame_type == PROTO_CREATE ? 0 : b->stream_id;
         uint32_t k = node_commit_of(stream, gw->config->commits);
         bool pushed = queue_push(&gw->sync_wait[k], &done);
         strom_assert(pushed); /* bounded by gw_pending_push */
@@ -645,8 +642,7 @@ strom_err gateway_open(struct gateway *gw, struct io *io, const struct node_conf
         err = io_poller_create(io, &gw->poller);
     }
     if (!err) {
-        err = io_poller_control(io, gw->poller, IO_POLL_ADD, gw->event, IO_POLL_IN,
-                                GW_TOKEN_EVENT);
+        err = io_poller_control(io, gw->poller, IO_POLL_ADD, gw->event, IO_POLL_IN, GW_TOKEN_EVENT);
     }
     if (!err) {
         err = ring_writer_open(&gw->requests, shm->request_regions[index], shm->request_bytes, io);

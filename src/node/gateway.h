@@ -42,22 +42,22 @@ struct gateway;
 struct gw_conn;
 struct gw_pending;
 
-#define GW_LISTENERS_MAX 2                  /* native, and later Kafka */
-#define GW_CONN_IN_BYTES (256u * 1024)      /* input buffer of a connection */
-#define GW_CONN_OUT_BYTES (256u * 1024)     /* output buffer of a connection */
-#define GW_BIG_BUFFERS 8                    /* buffers of frame_bytes_max for larger frames */
-#define GW_PENDING_MAX (1u << 16)           /* requests in the request ring not yet answered */
-#define GW_SYNC_WAIT_MAX (1u << 16)         /* answers waiting for a durable position, per commit */
-#define GW_READS_MAX 4096                   /* open reads of one gateway */
-#define GW_EVENTS_MAX 256                   /* poller events per wait */
-#define GW_LOG_TURN_MAX 4096                /* node log entries per cursor per turn */
-#define GW_CATCHUP_TURN_MAX 64              /* batches read from stores per turn, in all */
-#define GW_IDLE_WAIT_NS 100000000u          /* longest sleep without news */
-#define GW_CATCHUP_RETRY_NS 1000000u        /* a read waiting for its commit to write: retry */
-#define GW_STOP_DRAIN_NS 1000000000u        /* at a stop, answers still awaited this long */
-#define GW_ANSWER_BYTES 64                  /* output kept per request in flight for its answer */
-#define GW_TOKEN_LISTENER (1ull << 62)      /* poller tokens: listener index | this */
-#define GW_TOKEN_EVENT (1ull << 61)         /* the gateway's event */
+#define GW_LISTENERS_MAX    2             /* native, and later Kafka */
+#define GW_CONN_IN_BYTES    (256u * 1024) /* input buffer of a connection */
+#define GW_CONN_OUT_BYTES   (256u * 1024) /* output buffer of a connection */
+#define GW_BIG_BUFFERS      8             /* buffers of frame_bytes_max for larger frames */
+#define GW_PENDING_MAX      (1u << 16)    /* requests in the request ring not yet answered */
+#define GW_SYNC_WAIT_MAX    (1u << 16)    /* answers waiting for a durable position, per commit */
+#define GW_READS_MAX        4096          /* open reads of one gateway */
+#define GW_EVENTS_MAX       256           /* poller events per wait */
+#define GW_LOG_TURN_MAX     4096          /* node log entries per cursor per turn */
+#define GW_CATCHUP_TURN_MAX 64            /* batches read from stores per turn, in all */
+#define GW_IDLE_WAIT_NS     100000000u    /* longest sleep without news */
+#define GW_CATCHUP_RETRY_NS 1000000u      /* a read waiting for its commit to write: retry */
+#define GW_STOP_DRAIN_NS    1000000000u   /* at a stop, answers still awaited this long */
+#define GW_ANSWER_BYTES     64            /* output kept per request in flight for its answer */
+#define GW_TOKEN_LISTENER   (1ull << 62)  /* poller tokens: listener index | this */
+#define GW_TOKEN_EVENT      (1ull << 61)  /* the gateway's event */
 
 /* A protocol: how a listener's connections turn bytes into work and answers into bytes. */
 struct gw_protocol {
@@ -110,7 +110,7 @@ struct gw_conn {
     uint32_t out_sent; /* bytes of them sent */
     uint32_t out_cap;
     uint32_t out_reserved; /* output bytes kept free for the answers of requests in flight */
-    int out_big;       /* big buffer index holding the output, or -1 */
+    int out_big;           /* big buffer index holding the output, or -1 */
     uint8_t *own_in;
     uint8_t *own_out;
     uint64_t closing_ns; /* monotonic time CLOSING began */
@@ -149,17 +149,17 @@ struct gw_read {
     enum gw_read_mode mode;
     uint32_t conn;
     uint32_t conn_generation;
-    uint32_t next_free;       /* free list */
-    uint32_t live_next;       /* next read on the stream's live list, or UINT32_MAX */
-    uint32_t index;           /* its own index */
-    uint64_t client_request;  /* the read's request id */
+    uint32_t next_free;      /* free list */
+    uint32_t live_next;      /* next read on the stream's live list, or UINT32_MAX */
+    uint32_t index;          /* its own index */
+    uint64_t client_request; /* the read's request id */
     uint64_t stream_id;
-    uint64_t next;            /* next offset to deliver */
-    uint64_t to;              /* offset to stop before (UINT64_MAX: none) */
-    int64_t credit;           /* bytes it may still be sent */
-    uint64_t retry_ns;        /* catch-up: do not try before this monotonic time */
+    uint64_t next;     /* next offset to deliver */
+    uint64_t to;       /* offset to stop before (UINT64_MAX: none) */
+    int64_t credit;    /* bytes it may still be sent */
+    uint64_t retry_ns; /* catch-up: do not try before this monotonic time */
     bool follow;
-    bool sync;                /* watermark: durable (sync) or published (ack 1) */
+    bool sync; /* watermark: durable (sync) or published (ack 1) */
 };
 
 /* The gateway's root struct. */
@@ -176,8 +176,8 @@ struct gateway {
     uint32_t listener_count;
     struct gw_listener listeners[GW_LISTENERS_MAX];
     struct ring_writer requests;
-    struct ring_reader log_head; /* ack-1 cursor: answers and live ack-1 deliveries */
-    struct ring_reader log_sync; /* sync cursor: live deliveries once durable */
+    struct ring_reader log_head;            /* ack-1 cursor: answers and live ack-1 deliveries */
+    struct ring_reader log_sync;            /* sync cursor: live deliveries once durable */
     struct store *stores[NODE_COMMITS_MAX]; /* read-only, opened when first needed */
     struct gw_conn *conns;                  /* connections_max */
     uint32_t conn_free;                     /* free list head, UINT32_MAX when full */
@@ -187,19 +187,19 @@ struct gateway {
     uint32_t in_list_len;
     uint8_t *big[GW_BIG_BUFFERS];
     bool big_used[GW_BIG_BUFFERS];
-    struct gw_queue pending;                 /* in request order */
+    struct gw_queue pending;                     /* in request order */
     struct gw_queue sync_wait[NODE_COMMITS_MAX]; /* per commit, in node log order */
-    struct gw_read *reads;                   /* GW_READS_MAX */
-    struct store_cursor *read_cursors;       /* one per read, for catch-up */
+    struct gw_read *reads;                       /* GW_READS_MAX */
+    struct store_cursor *read_cursors;           /* one per read, for catch-up */
     uint32_t read_free;
-    uint32_t *catchup;        /* indices of reads in catch-up mode */
+    uint32_t *catchup; /* indices of reads in catch-up mode */
     uint32_t catchup_len;
-    uint32_t catchup_active;  /* of those, the ones that could make progress at the last turn */
-    uint32_t *live_heads; /* hash of stream id -> first live read (open addressing of ids) */
+    uint32_t catchup_active; /* of those, the ones that could make progress at the last turn */
+    uint32_t *live_heads;    /* hash of stream id -> first live read (open addressing of ids) */
     uint64_t *live_keys;
     uint32_t live_slots;
-    uint8_t *scratch;     /* frame_bytes_max + 4096: a batch read from a store */
-    bool requests_full;   /* the request ring was full: wait for the sequencer */
+    uint8_t *scratch;   /* frame_bytes_max + 4096: a batch read from a store */
+    bool requests_full; /* the request ring was full: wait for the sequencer */
     bool stopping;
     uint64_t stop_ns;
     uint64_t durable_seen[NODE_COMMITS_MAX]; /* durable positions at the last look */
@@ -234,8 +234,7 @@ void gw_reads_init(struct gateway *gw);
 strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_request,
                        uint64_t stream_id, uint64_t from, uint64_t to, bool follow, bool sync,
                        uint64_t credit_bytes);
-void gw_read_credit(struct gateway *gw, struct gw_conn *c, uint64_t client_request,
-                    uint64_t bytes);
+void gw_read_credit(struct gateway *gw, struct gw_conn *c, uint64_t client_request, uint64_t bytes);
 void gw_read_cancel(struct gateway *gw, struct gw_conn *c, uint64_t client_request);
 /* Drops every read of a closing connection. */
 void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c);

@@ -91,13 +91,12 @@ static bool native_hello(struct gateway *gw, struct gw_conn *c, const struct pro
 static bool native_request(struct gateway *gw, struct gw_conn *c, uint16_t type,
                            const struct node_request *req, struct proto_bytes path,
                            struct proto_bytes msgs, uint64_t client_request, bool sync) {
-    if (!gw_out_reserve(gw, c, GW_ANSWER_BYTES, false) ||
-        gw->pending.len >= GW_PENDING_MAX - 1) {
+    if (!gw_out_reserve(gw, c, GW_ANSWER_BYTES, false) || gw->pending.len >= GW_PENDING_MAX - 1) {
         return false;
     }
     uint64_t id = 0;
-    strom_err err = nodelog_request_write(&gw->requests, type, req, (const char *)path.ptr,
-                                          msgs.ptr, &id);
+    strom_err err =
+        nodelog_request_write(&gw->requests, type, req, (const char *)path.ptr, msgs.ptr, &id);
     if (err == STROM_ERR_AGAIN) {
         gw->requests_full = true; /* the sequencer is behind: stop reading (backpressure) */
         return false;
@@ -155,8 +154,8 @@ static bool native_create(struct gateway *gw, struct gw_conn *c, const struct pr
         struct proto_create_answer ans = {.error = STROM_ERR_INVALID_PATH};
         return native_send(gw, c, PROTO_CREATE_ANSWER, rid, &ans, NATIVE_SMALL_BYTES, false);
     }
-    struct node_request req = {.path_len = (uint16_t)q->path.len, .ack = 1,
-                               .flags = NODE_FLAG_SYNC};
+    struct node_request req = {
+        .path_len = (uint16_t)q->path.len, .ack = 1, .flags = NODE_FLAG_SYNC};
     struct proto_bytes none = {0};
     return native_request(gw, c, NODE_ENTRY_CREATE, &req, q->path, none, rid, true);
 }
@@ -219,8 +218,8 @@ static bool native_list(struct gateway *gw, struct gw_conn *c, const struct prot
     struct proto_list_answer a = {0};
     if (q->count_max == 0 || q->count_max > PROTO_LIST_STREAMS_MAX) {
         a.error = STROM_ERR_INVALID_ARGUMENT;
-        return native_send(gw, c, PROTO_LIST_ANSWER, f->header.request_id, &a,
-                           NATIVE_SMALL_BYTES, false);
+        return native_send(gw, c, PROTO_LIST_ANSWER, f->header.request_id, &a, NATIVE_SMALL_BYTES,
+                           false);
     }
     uint64_t count = registry_count(&gw->registry);
     size_t used = 0;
@@ -391,14 +390,14 @@ static void native_answer(struct gateway *gw, struct gw_conn *c, const struct gw
                                         .base_offset = b->base_offset,
                                         .count = b->count,
                                         .ts_ns = b->timestamp_ns};
-        sent = native_send(gw, c, PROTO_APPEND_ANSWER, p->client_request, &a, GW_ANSWER_BYTES,
-                           true);
+        sent =
+            native_send(gw, c, PROTO_APPEND_ANSWER, p->client_request, &a, GW_ANSWER_BYTES, true);
     } else {
         struct proto_create_answer a = {.error = b->error,
                                         .stream_id = b->stream_id,
                                         .created = (b->flags & NODE_FLAG_CREATED) != 0};
-        sent = native_send(gw, c, PROTO_CREATE_ANSWER, p->client_request, &a, GW_ANSWER_BYTES,
-                           true);
+        sent =
+            native_send(gw, c, PROTO_CREATE_ANSWER, p->client_request, &a, GW_ANSWER_BYTES, true);
     }
     strom_assert(sent); /* the room was reserved when the request was taken */
 }

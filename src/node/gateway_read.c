@@ -204,8 +204,8 @@ strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_re
 static struct gw_read *read_find(struct gateway *gw, const struct gw_conn *c, uint64_t id) {
     for (uint32_t i = 0; i < GW_READS_MAX; i++) {
         struct gw_read *r = &gw->reads[i];
-        if (r->mode != GW_READ_FREE && r->conn == c->index &&
-            r->conn_generation == c->generation && r->client_request == id) {
+        if (r->mode != GW_READ_FREE && r->conn == c->index && r->conn_generation == c->generation &&
+            r->client_request == id) {
             return r;
         }
     }
@@ -233,15 +233,15 @@ void gw_read_cancel(struct gateway *gw, struct gw_conn *c, uint64_t client_reque
 void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c) {
     for (uint32_t i = 0; c->reads > 0 && i < GW_READS_MAX; i++) {
         struct gw_read *r = &gw->reads[i];
-        if (r->mode != GW_READ_FREE && r->conn == c->index &&
-            r->conn_generation == c->generation) {
+        if (r->mode != GW_READ_FREE && r->conn == c->index && r->conn_generation == c->generation) {
             read_detach(gw, r);
             read_free(gw, r);
         }
     }
 }
 
-/* --- delivering -------------------------------------------------------------------------------- */
+/* --- delivering --------------------------------------------------------------------------------
+ */
 
 /* Writes a deliver frame for batch b with its message set into c's output, uncommitted; returns
  * its length, or 0 when there is no room now. */
@@ -252,8 +252,8 @@ static uint32_t deliver_write(struct gateway *gw, struct gw_conn *c, const struc
         return 0;
     }
     uint8_t *p = c->out + c->out_len;
-    struct proto_header h = {.frame_bytes = bytes, .type = PROTO_DELIVER,
-                             .request_id = r->client_request};
+    struct proto_header h = {
+        .frame_bytes = bytes, .type = PROTO_DELIVER, .request_id = r->client_request};
     proto_header_write(p, &h);
     p += PROTO_HEADER_BYTES;
     memcpy(p, &b->stream_id, 8); /* little-endian hosts (nodelog.h) */
@@ -316,7 +316,8 @@ void gw_reads_lapped(struct gateway *gw, bool sync_cursor) {
     }
 }
 
-/* --- catch-up from the stores ------------------------------------------------------------------- */
+/* --- catch-up from the stores -------------------------------------------------------------------
+ */
 
 static struct store *read_store(struct gateway *gw, uint64_t stream_id) {
     uint32_t k = node_commit_of(stream_id, gw->config->commits);
@@ -367,9 +368,9 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
         err = store_cursor_next(s, cur, &sb, gw->scratch, gw->config->frame_bytes_max + 4096);
     }
     const struct node_batch *b = (const struct node_batch *)(const void *)gw->scratch;
-    if (!err && (sb.payload_bytes < sizeof *b ||
-                 sb.payload_bytes != sizeof *b + b->messages_bytes ||
-                 b->base_offset != sb.base_offset || b->count != sb.message_count)) {
+    if (!err &&
+        (sb.payload_bytes < sizeof *b || sb.payload_bytes != sizeof *b + b->messages_bytes ||
+         b->base_offset != sb.base_offset || b->count != sb.message_count)) {
         err = STROM_ERR_CORRUPT;
     }
     if (err == STROM_ERR_END || err == STROM_ERR_NO_STREAM || err == STROM_ERR_IO) {
@@ -378,8 +379,8 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
     }
     if (err == STROM_ERR_OUT_OF_RANGE) {
         struct store_stream_info info;
-        r->next = store_stream_info(s, r->stream_id, &info) == STROM_OK ? info.first_offset
-                                                                         : r->next;
+        r->next =
+            store_stream_info(s, r->stream_id, &info) == STROM_OK ? info.first_offset : r->next;
         return false;
     }
     struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);

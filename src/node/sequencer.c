@@ -2,6 +2,7 @@
 #include "node/sequencer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -11,7 +12,9 @@
 #include "node/msgset.h"
 #include "node/nodelog.h"
 #include "node/path.h"
+#include "node/commit.h"
 #include "node/supervisor.h"
+#include "store/store.h"
 
 #define SYS_PREFIX "/sys/"
 
@@ -353,6 +356,65 @@ void sequencer_recover(struct sequencer *s) {
     }
 }
 
+/* Folds the /sys/cmd batches of a store (opened read-only) into the registry. */
+static strom_err seq_fold_store(struct sequencer *s, struct store *st, uint8_t *buf,
+                                size_t buf_bytes, uint64_t *records) {
+    static struct store_cursor cur; /* large; used once per start */
+    store_cursor_init(&cur, 0, 0);
+    strom_err err = STROM_OK;
+    while (!err) {
+        struct store_batch sb;
+        err = store_cursor_next(st, &cur, &sb, buf, buf_bytes);
+        const struct node_batch *b = (const struct node_batch *)(const void *)buf;
+        if (!err &&
+            (sb.payload_bytes < sizeof *b || sb.payload_bytes != sizeof *b + b->messages_bytes)) {
+            err = STROM_ERR_CORRUPT;
+        }
+        if (!err) {
+            err = seq_fold_record(s, b, buf + sizeof *b);
+            struct node_stream *cmd = registry_stream(&s->registry, 0);
+            cmd->next_offset = sb.base_offset + sb.message_count;
+            cmd->last_timestamp_ns = b->timestamp_ns;
+            *records += sb.message_count;
+        }
+    }
+    return err == STROM_ERR_END || err == STROM_ERR_NO_STREAM ? STROM_OK : err;
+}
+
+strom_err sequencer_rebuild(struct sequencer *s) {
+    const struct node_config *c = s->config;
+    char dir[NODE_DIR_BYTES_MAX + 32];
+    commit_dir(c, node_commit_of(0, c->commits), dir, sizeof dir);
+    struct store_options o;
+    store_options_default(&o);
+    o.read_only = true;
+    o.create = false;
+    o.batch_bytes_max = c->frame_bytes_max + 4096;
+    o.streams_max = c->streams_max;
+    struct store *st = NULL;
+    strom_err err = store_open(s->io, dir, &o, &st);
+    uint64_t records = 0;
+    if (!err) {
+        size_t buf_bytes = (size_t)c->frame_bytes_max + 4096;
+        uint8_t *buf = malloc(buf_bytes); /* start-up only */
+        err = buf == NULL ? STROM_ERR_NO_MEMORY : seq_fold_store(s, st, buf, buf_bytes, &records);
+        free(buf);
+        store_close(st);
+    } else if (err == STROM_ERR_NOT_FOUND) {
+        err = STROM_OK; /* a new node */
+    }
+    /* The commits published what their stores hold before we started (the supervisor starts
+     * them first): no offset below that is given again. */
+    uint64_t count = registry_count(&s->registry);
+    for (uint64_t id = 1; !err && id < count; id++) {
+        struct node_stream *t = registry_stream(&s->registry, id);
+        uint64_t durable = __atomic_load_n(&t->durable_next, __ATOMIC_ACQUIRE);
+        t->next_offset = durable > t->next_offset ? durable : t->next_offset;
+    }
+    s->counters->recovered_batches = records;
+    return err;
+}
+
 /* --- the process --------------------------------------------------------------------------- */
 
 static void seq_log(struct sequencer *s, const char *type) {
@@ -392,6 +454,18 @@ int sequencer_main(struct io *io, const struct node_config *c, const struct node
         struct node_log line;
         node_log_begin(&line, io, "strom.node.error", "sequencer");
         strom_ssim_write_str(&line.w, "what", "open");
+        strom_ssim_write_str(&line.w, "error", strom_errname(err));
+        node_log_end(&line, io);
+        return 1;
+    }
+    if (!k->rebuilt) {
+        err = sequencer_rebuild(&s); /* new shared memory: the node (re)starts */
+        k->rebuilt = err == STROM_OK;
+    }
+    if (err) {
+        struct node_log line;
+        node_log_begin(&line, io, "strom.node.error", "sequencer");
+        strom_ssim_write_str(&line.w, "what", "rebuild from /sys/cmd");
         strom_ssim_write_str(&line.w, "error", strom_errname(err));
         node_log_end(&line, io);
         return 1;

@@ -62,6 +62,12 @@ struct sequencer {
 strom_err sequencer_open(struct sequencer *s, struct io *io, const struct node_config *c,
                          const struct node_shm *shm);
 
+/* On new shared memory (a node that starts on an existing data directory): folds /sys/cmd from
+ * the store of its commit into the registry and takes every stream's next offset from the
+ * durable offsets the commits published. Errors: those of the store (CORRUPT: a /sys/cmd record
+ * that does not fit the registry). */
+strom_err sequencer_rebuild(struct sequencer *s);
+
 /* Recovery after open (see the file comment). */
 void sequencer_recover(struct sequencer *s);
 

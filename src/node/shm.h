@@ -55,7 +55,8 @@ struct node_sequencer_counters {
     /* Per gateway: the highest request id (request ring position) with a published batch or
      * answer, + 1 (0: none yet). A restarted sequencer skips requests below it. */
     uint64_t published_request[NODE_GATEWAYS_MAX];
-    uint8_t pad[NODE_COUNTERS_BYTES - (14 + NODE_GATEWAYS_MAX) * 8];
+    uint64_t rebuilt; /* 1 once the registry was rebuilt from the stores on this memory */
+    uint8_t pad[NODE_COUNTERS_BYTES - (15 + NODE_GATEWAYS_MAX) * 8];
 };
 
 /* Written by commit c. */

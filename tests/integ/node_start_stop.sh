@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# node_start_stop.sh: `strom node` on a fresh data directory and a free loopback port logs its
+# readiness, runs its children (commit, sequencer, gateway), stops within 5 s of SIGTERM with exit
+# code 0 and leaves no process behind; then starts again on the same directory, and a SIGINT
+# stops it the same way.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+STROM=${STROM:-build/strom}
+work=$(mktemp -d)
+node_pid=""
+
+cleanup() {
+  [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- node log:"
+  cat "$work/log" 2>/dev/null
+  exit 1
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start: runs a node in the background and waits (at most 20 s) for its readiness line.
+start() {
+  : >"$work/log"
+  "$STROM" node --data "$work/data" --listen "127.0.0.1:$port" --frame-bytes-max 1M \
+    --log-bytes 8M --request-bytes 8M --streams-max 4096 --paths-bytes 1M 2>"$work/log" &
+  node_pid=$!
+  for _ in $(seq 1 200); do
+    grep -q '^strom.node.ready ' "$work/log" && return 0
+    kill -0 "$node_pid" 2>/dev/null || fail "node exited before it was ready"
+    sleep 0.1
+  done
+  fail "no strom.node.ready line within 20 s"
+}
+
+# stop SIGNAL: sends the signal and checks the exit (code 0, within 5 s, no child left).
+stop() {
+  local children
+  children=$(pgrep -P "$node_pid" | tr '\n' ' ')
+  [ "$(echo "$children" | wc -w)" -eq 3 ] || fail "expected 3 children, found '$children'"
+  local t0=$SECONDS
+  kill "-$1" "$node_pid"
+  local waited=0
+  while kill -0 "$node_pid" 2>/dev/null; do
+    sleep 0.05
+    waited=$((waited + 1))
+    [ $waited -le 100 ] || fail "node still running 5 s after SIG$1"
+  done
+  wait "$node_pid"
+  local rc=$?
+  node_pid=""
+  [ $rc -eq 0 ] || fail "exit code $rc after SIG$1"
+  for c in $children; do
+    kill -0 "$c" 2>/dev/null && fail "child $c still running after the node exited"
+  done
+  grep -q '^strom.node.stopped .*clean:true' "$work/log" || fail "no clean stop line"
+  echo "stopped by SIG$1 in $((SECONDS - t0)) s, exit 0, children gone: $children"
+}
+
+port=$(free_port)
+start
+grep -q "^strom.node.ready .*port:$port" "$work/log" || fail "ready line without the port"
+stop TERM
+start
+stop INT
+echo "node_start_stop: ok"
