@@ -205,6 +205,9 @@ struct io_vtable {
     /* Writes one log line (text, len bytes, ending in '\n') to the process's log (stderr) in one
      * write, so lines of concurrent processes do not interleave. */
     void (*log_write)(struct io *io, const char *text, size_t len);
+    /* Takes an exclusive advisory lock on the open file fd without waiting (flock); it holds
+     * until fd is closed by every process that shares it. Errors: EXISTS (another holds it). */
+    strom_err (*file_lock)(struct io *io, int fd);
 
     /* --- Shared memory (appended by the ring) ------------------------------------------------
      * A region of bytes > 0 (rounded up to whole pages), zero-filled, readable and writable,
@@ -385,6 +388,9 @@ static inline void io_sleep_ns(struct io *io, uint64_t timeout_ns) {
 }
 static inline void io_log_write(struct io *io, const char *text, size_t len) {
     io->vt->log_write(io, text, len);
+}
+static inline strom_err io_file_lock(struct io *io, int fd) {
+    return io->vt->file_lock(io, fd);
 }
 static inline strom_err io_shm_create(struct io *io, const char *name, size_t bytes, void **addr) {
     return io->vt->shm_create(io, name, bytes, addr);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -717,6 +718,18 @@ static void linux_sleep_ns(struct io *io, uint64_t timeout_ns) {
     nanosleep(&ts, NULL);
 }
 
+static strom_err linux_file_lock(struct io *io, int fd) {
+    (void)io;
+    int rc;
+    do {
+        rc = flock(fd, LOCK_EX | LOCK_NB);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno == EWOULDBLOCK) {
+        return STROM_ERR_EXISTS;
+    }
+    return rc == 0 ? STROM_OK : strom_err_from_errno(errno);
+}
+
 static void linux_log_write(struct io *io, const char *text, size_t len) {
     (void)io;
     size_t done = 0;
@@ -815,6 +828,7 @@ static const struct io_vtable linux_vtable = {
     .signal_take = linux_signal_take,
     .sleep_ns = linux_sleep_ns,
     .log_write = linux_log_write,
+    .file_lock = linux_file_lock,
     .shm_create = linux_shm_create,
     .shm_unmap = linux_shm_unmap,
     .file_pwritev = linux_file_pwritev,
