@@ -1,6 +1,7 @@
 /* supervisor.c: the root process of a node (see supervisor.h). */
 #include "node/supervisor.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -282,6 +283,20 @@ static void supervisor_step(struct supervisor *s, uint64_t now_ns) {
     advance_phase(s, now_ns);
 }
 
+/* How long to sleep before the next turn: short while starting or stopping (it polls the
+ * counters page), long while running (a signal, SIGCHLD included, ends the sleep early), but never
+ * past a restart that is due. */
+static uint64_t supervisor_sleep_ns(const struct supervisor *s, uint64_t now_ns) {
+    uint64_t sleep = s->phase == SUP_RUNNING ? NODE_IDLE_STEP_NS : NODE_STEP_NS;
+    for (uint32_t i = 0; i < s->child_count; i++) {
+        const struct node_child *ch = &s->children[i];
+        if (ch->pid == 0 && ch->restart_at_ns > now_ns && ch->restart_at_ns - now_ns < sleep) {
+            sleep = ch->restart_at_ns - now_ns;
+        }
+    }
+    return sleep;
+}
+
 static void supervisor_init(struct supervisor *s, struct io *io, const struct node_config *c) {
     memset(s, 0, sizeof *s);
     s->io = io;
@@ -323,6 +338,99 @@ static void log_failure(struct io *io, const char *what, strom_err err) {
     node_log_end(&line, io);
 }
 
+static void log_failure(struct io *io, const char *what, strom_err err);
+
+/* Reads the whole small file at path into buf (NUL-terminated); *len_out its length. */
+static strom_err read_small_file(struct io *io, const char *path, char *buf, size_t cap,
+                                 size_t *len_out) {
+    int fd = -1;
+    strom_err err = io_file_open(io, path, IO_OPEN_READ, &fd);
+    if (err) {
+        return err;
+    }
+    size_t got = 0;
+    err = io_file_pread(io, fd, buf, cap - 1, 0, &got);
+    io_file_close(io, fd);
+    buf[got] = 0;
+    *len_out = got;
+    return err;
+}
+
+/* Checks (or, on a new directory, writes) the facts a data directory must keep from one start
+ * to the next: the number of commits decides which store holds a stream. */
+static strom_err check_dir_meta(struct supervisor *s, const char *path) {
+    struct io *io = s->io;
+    char text[512];
+    size_t len = 0;
+    strom_err err = read_small_file(io, path, text, sizeof text, &len);
+    if (err == STROM_ERR_NOT_FOUND) {
+        struct strom_ssim_writer w;
+        strom_ssim_writer_init(&w, text, sizeof text);
+        strom_ssim_write_type(&w, "strom.node_meta");
+        strom_ssim_write_u64(&w, "version", 1);
+        strom_ssim_write_u64(&w, "commits", s->config.commits);
+        err = strom_ssim_writer_end(&w);
+        int fd = -1;
+        if (!err) {
+            err = io_file_open(io, path, IO_OPEN_WRITE | IO_OPEN_CREATE, &fd);
+        }
+        if (!err) {
+            err = io_file_pwrite(io, fd, text, w.bytes_used, 0);
+            err = err ? err : io_file_datasync(io, fd);
+            io_file_close(io, fd);
+        }
+        return err ? err : io_dir_sync(io, s->config.data_dir);
+    }
+    static struct strom_ssim_record rec;
+    char scratch[512];
+    uint64_t commits = 0;
+    if (!err) {
+        err = strom_ssim_parse(&rec, text, len && text[len - 1] == '\n' ? len - 1 : len, scratch,
+                               sizeof scratch, NULL);
+    }
+    if (!err) {
+        err = strom_ssim_get_u64(&rec, "commits", &commits, NULL);
+    }
+    if (err) {
+        log_failure(io, "data directory meta file unreadable", err);
+        return err;
+    }
+    if (commits != s->config.commits) {
+        struct node_log line;
+        node_log_begin(&line, io, "strom.node.error", "supervisor");
+        strom_ssim_write_str(&line.w, "what", "data directory made with another --commits");
+        strom_ssim_write_u64(&line.w, "commits", commits);
+        strom_ssim_write_str(&line.w, "fix", "start the node with that --commits");
+        node_log_end(&line, io);
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    return STROM_OK;
+}
+
+/* Creates the data directory, locks it against a second node, checks its meta file. */
+static strom_err claim_dir(struct supervisor *s) {
+    struct io *io = s->io;
+    char path[NODE_DIR_BYTES_MAX + 32];
+    strom_err err = io_dir_create(io, s->config.data_dir);
+    if (err) {
+        log_failure(io, "data directory", err);
+        return err;
+    }
+    snprintf(path, sizeof path, "%s/strom.lock", s->config.data_dir);
+    err = io_file_open(io, path, IO_OPEN_WRITE | IO_OPEN_CREATE, &s->lock_fd);
+    if (!err) {
+        err = io_file_lock(io, s->lock_fd);
+    }
+    if (err) {
+        log_failure(io, err == STROM_ERR_EXISTS ? "another node runs on this data directory"
+                                                : "data directory lock",
+                    err);
+        return err;
+    }
+    snprintf(path, sizeof path, "%s/strom.node", s->config.data_dir);
+    return check_dir_meta(s, path);
+}
+
 int supervisor_run(struct io *io, const struct node_config *c) {
     static struct supervisor s; /* one per process; too large for the stack of a small thread */
     supervisor_init(&s, io, c);
@@ -331,9 +439,8 @@ int supervisor_run(struct io *io, const struct node_config *c) {
     io_signal_catch(io, IO_SIGNAL_CHLD);
     io_signal_ignore(io, IO_SIGNAL_PIPE);
     log_start(&s);
-    strom_err err = io_dir_create(io, c->data_dir);
+    strom_err err = claim_dir(&s);
     if (err) {
-        log_failure(io, "data directory", err);
         return 1;
     }
     err = node_shm_create(&s.shm, io, &s.config);
@@ -345,7 +452,7 @@ int supervisor_run(struct io *io, const struct node_config *c) {
     s.shm.header->supervisor.started_ns = io_clock_realtime_ns(io);
     role_fork(&s, NODE_ROLE_COMMIT, io_clock_monotonic_ns(io));
     while (s.phase != SUP_DONE) {
-        io_sleep_ns(io, NODE_STEP_NS);
+        io_sleep_ns(io, supervisor_sleep_ns(&s, io_clock_monotonic_ns(io)));
         supervisor_step(&s, io_clock_monotonic_ns(io));
     }
     struct node_log line;

@@ -26,7 +26,8 @@ struct io;
 #define NODE_BACKOFF_MIN_NS   10000000u    /* 10 ms before the first restart */
 #define NODE_BACKOFF_MAX_NS   2000000000u  /* at most 2 s between restarts */
 #define NODE_BACKOFF_RESET_NS 10000000000u /* a child that ran 10 s starts at the minimum again */
-#define NODE_STEP_NS          5000000u     /* the supervisor's turn, 5 ms */
+#define NODE_STEP_NS          5000000u     /* the supervisor turn while starting or stopping */
+#define NODE_IDLE_STEP_NS     100000000u   /* ... and while running (a signal wakes it earlier) */
 #define NODE_CHILDREN_MAX     (1 + NODE_COMMITS_MAX + NODE_GATEWAYS_MAX)
 
 enum node_role {
@@ -68,6 +69,7 @@ struct supervisor {
     uint64_t stop_deadline_ns; /* monotonic; children still running then are killed */
     bool stop_failed;          /* a child had to be killed or exited with an error */
     bool fork_failed;          /* the last fork failed (retried with back-off) */
+    int lock_fd;               /* <data>/strom.lock, locked while the node runs */
 };
 
 /* Runs a node with config c until it is stopped; returns the process exit code (0: clean stop,
