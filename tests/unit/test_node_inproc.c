@@ -1,0 +1,458 @@
+/*
+ * test_node_inproc.c: a whole node in one process (commit, sequencer and gateway driven turn by
+ * turn over the real shared memory, store and loopback sockets) spoken to with raw frames: the
+ * gateway's protocol handling, limits, malformed input, answers at each ack level, reads.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/io.h"
+#include "node/commit.h"
+#include "node/gateway.h"
+#include "node/msgset.h"
+#include "node/sequencer.h"
+#include "node/shm.h"
+#include "proto/frame.h"
+
+static struct io io;
+static struct node_config cfg;
+static struct node_shm shm;
+static struct commit commit;
+static struct sequencer seq;
+static struct gateway gw;
+static char dir[64];
+
+static void start(uint32_t connections_max, uint32_t inflight_max) {
+    io_linux_init(&io);
+    snprintf(dir, sizeof dir, "/tmp/strom-inproc-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    node_config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
+    cfg.listen.port = 0;
+    cfg.streams_max = 1024;
+    cfg.paths_bytes = 65536;
+    cfg.producers_max = 256;
+    cfg.frame_bytes_max = 1u << 20;
+    cfg.log_bytes = 8u << 20;
+    cfg.request_bytes = 8u << 20;
+    cfg.connections_max = connections_max;
+    cfg.inflight_max = inflight_max;
+    cfg.reads_max = 4;
+    char msg[256];
+    cr_assert_eq(node_config_check(&cfg, msg, sizeof msg), STROM_OK, "%s", msg);
+    cr_assert_eq(node_shm_create(&shm, &io, &cfg), STROM_OK);
+    cr_assert_eq(commit_open(&commit, &io, &cfg, &shm, 0), STROM_OK);
+    cr_assert_eq(sequencer_open(&seq, &io, &cfg, &shm), STROM_OK);
+    cr_assert_eq(sequencer_rebuild(&seq), STROM_OK);
+    sequencer_recover(&seq);
+    cr_assert_eq(gateway_open(&gw, &io, &cfg, &shm, 0), STROM_OK);
+}
+
+static void setup(void) {
+    start(8, 16);
+}
+
+static void teardown(void) {
+    commit_close(&commit);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(inproc, .init = setup, .fini = teardown);
+
+/* Every role takes turns: the gateway, the sequencer, the commit. */
+static void pump(int rounds) {
+    for (int i = 0; i < rounds; i++) {
+        gateway_turn(&gw, 0);
+        sequencer_turn(&seq, io_clock_realtime_ns(&io));
+        uint32_t read = 0;
+        cr_assert_eq(commit_turn(&commit, io_clock_monotonic_ns(&io), &read), STROM_OK);
+        gateway_turn(&gw, 0);
+    }
+}
+
+static int connect_client(void) {
+    int fd = -1;
+    cr_assert_eq(io_tcp_connect(&io, "127.0.0.1", (uint16_t)shm.header->gateways_c[0].port,
+                                1000000000u, &fd),
+                 STROM_OK);
+    pump(1);
+    return fd;
+}
+
+static void send_bytes(int fd, const void *buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        struct io_iov iov = {(const uint8_t *)buf + done, len - done};
+        size_t sent = 0;
+        strom_err err = io_sock_send(&io, fd, &iov, 1, &sent);
+        cr_assert(err == STROM_OK || err == STROM_ERR_AGAIN);
+        done += sent;
+        pump(1);
+    }
+}
+
+static void send_frame(int fd, enum proto_type type, uint64_t id, const void *body) {
+    static uint8_t buf[2u << 20];
+    size_t len = 0;
+    cr_assert_eq(proto_frame_encode(buf, sizeof buf, type, id, body, &len), STROM_OK);
+    send_bytes(fd, buf, len);
+}
+
+/* Receives one frame (pumping the node meanwhile); false when the connection closed. */
+static bool recv_frame(int fd, struct proto_frame *f) {
+    static uint8_t buf[2u << 20];
+    static size_t have[1024];
+    static uint8_t *pending[1024];
+    (void)pending;
+    size_t *len = &have[fd % 1024];
+    for (int round = 0; round < 2000; round++) {
+        struct proto_header h;
+        if (*len >= PROTO_HEADER_BYTES && proto_header_read(buf, *len, 2u << 20, &h) == STROM_OK &&
+            h.frame_bytes <= *len) {
+            static uint8_t frame[2u << 20];
+            memcpy(frame, buf, h.frame_bytes);
+            memmove(buf, buf + h.frame_bytes, *len - h.frame_bytes);
+            *len -= h.frame_bytes;
+            cr_assert_eq(proto_frame_decode(frame, h.frame_bytes, 2u << 20, f), STROM_OK);
+            return true;
+        }
+        size_t got = 0;
+        strom_err err = io_sock_recv(&io, fd, buf + *len, sizeof buf - *len, &got);
+        if (err == STROM_ERR_CLOSED) {
+            return false;
+        }
+        cr_assert(err == STROM_OK || err == STROM_ERR_AGAIN, "recv: %s", strom_errname(err));
+        *len += got;
+        if (got == 0) {
+            pump(1);
+        }
+    }
+    cr_assert_fail("no frame within 2000 rounds");
+    return false;
+}
+
+static void hello(int fd) {
+    static const char name[] = "test";
+    struct proto_hello h = {
+        .version_min = 1, .version_max = 1, .client_name = {(const uint8_t *)name, 4}};
+    send_frame(fd, PROTO_HELLO, 1, &h);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_HELLO_ANSWER);
+    cr_assert_eq(f.body.hello_answer.version, 1);
+    cr_assert_eq(f.body.hello_answer.inflight_max, cfg.inflight_max);
+    cr_assert_eq(f.body.hello_answer.idempotence_window, 5);
+}
+
+/* An append of count messages "m<i>" to path. */
+static void append(int fd, uint64_t id, const char *path, uint32_t count, bool sync,
+                   uint64_t producer, uint64_t sequence) {
+    static uint8_t set[65536];
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        char p[16];
+        int n = snprintf(p, sizeof p, "m%u", i);
+        bytes += msgset_write_one(set + bytes, sizeof set - bytes, p, (uint32_t)n);
+    }
+    struct proto_append a = {.path = {(const uint8_t *)path, (uint32_t)strlen(path)},
+                             .ack = 1,
+                             .sync = sync,
+                             .producer_id = producer,
+                             .sequence = sequence,
+                             .count = count,
+                             .messages = {set, (uint32_t)bytes}};
+    send_frame(fd, PROTO_APPEND, id, &a);
+}
+
+static struct proto_append_answer expect_append_answer(int fd, uint64_t id) {
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_APPEND_ANSWER, "type %u", f.header.type);
+    cr_assert_eq(f.header.request_id, id);
+    return f.body.append_answer;
+}
+
+Test(inproc, append_at_ack_1_and_sync) {
+    int fd = connect_client();
+    hello(fd);
+    append(fd, 10, "/a", 3, false, 0, 0);
+    struct proto_append_answer a = expect_append_answer(fd, 10);
+    cr_assert_eq(a.error, 0);
+    cr_assert_eq(a.base_offset, 0);
+    cr_assert_eq(a.count, 3);
+    cr_assert_eq(a.stream_id, 1);
+    append(fd, 11, "/a", 2, true, 0, 0);
+    a = expect_append_answer(fd, 11);
+    cr_assert_eq(a.base_offset, 3);
+    /* A sync answer comes only after the commit made it durable. */
+    cr_assert_geq(registry_stream(&shm.registry, 1)->durable_next, 5);
+}
+
+Test(inproc, pipelined_appends_and_idempotent_retries) {
+    int fd = connect_client();
+    hello(fd);
+    for (uint64_t k = 0; k < 10; k++) {
+        append(fd, 100 + k, "/p", 1, k % 2, 42, k);
+    }
+    for (uint64_t k = 0; k < 10; k++) {
+        struct proto_frame f;
+        cr_assert(recv_frame(fd, &f));
+        cr_assert_eq(f.header.type, PROTO_APPEND_ANSWER);
+        cr_assert_eq(f.body.append_answer.error, 0);
+        cr_assert_eq(f.body.append_answer.base_offset, f.header.request_id - 100);
+    }
+    append(fd, 200, "/p", 1, true, 42, 8); /* a retry */
+    struct proto_append_answer a = expect_append_answer(fd, 200);
+    cr_assert_eq(a.error, 0);
+    cr_assert_eq(a.base_offset, 8);
+    append(fd, 201, "/p", 1, true, 42, 12); /* a gap */
+    cr_assert_eq(expect_append_answer(fd, 201).error, STROM_ERR_OUT_OF_ORDER_SEQUENCE);
+    append(fd, 202, "/p", 1, true, 42, 2); /* too old */
+    cr_assert_eq(expect_append_answer(fd, 202).error, STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(registry_stream(&shm.registry, 1)->next_offset, 10);
+}
+
+Test(inproc, bad_paths_and_ack_levels_get_answers_not_closes) {
+    int fd = connect_client();
+    hello(fd);
+    append(fd, 1, "/a//b", 1, false, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 1).error, STROM_ERR_INVALID_PATH);
+    append(fd, 2, "/sys/x", 1, false, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 2).error, STROM_ERR_INVALID_PATH);
+    append(fd, 3, "/ok", 1, false, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 3).error, 0);
+}
+
+Test(inproc, a_request_before_hello_closes_with_an_error) {
+    int fd = connect_client();
+    append(fd, 5, "/a", 1, false, 0, 0);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_ERROR);
+    cr_assert_eq(f.body.error.code, STROM_ERR_PROTOCOL);
+    cr_assert(!recv_frame(fd, &f), "the connection closes");
+}
+
+Test(inproc, malformed_and_oversized_frames_close_only_their_connection) {
+    int good = connect_client();
+    hello(good);
+    int bad = connect_client();
+    hello(bad);
+    uint8_t junk[32] = {32, 0, 0, 0, 99, 0, 0, 0}; /* frame_bytes 32, type 99 */
+    send_bytes(bad, junk, sizeof junk);
+    struct proto_frame f;
+    cr_assert(recv_frame(bad, &f));
+    cr_assert_eq(f.header.type, PROTO_ERROR);
+    cr_assert_eq(f.body.error.code, STROM_ERR_PROTOCOL);
+    cr_assert(!recv_frame(bad, &f));
+
+    int big = connect_client();
+    hello(big);
+    uint8_t huge[16] = {0};
+    uint32_t n = (2u << 20);
+    memcpy(huge, &n, 4);
+    huge[4] = PROTO_APPEND;
+    send_bytes(big, huge, sizeof huge);
+    cr_assert(recv_frame(big, &f));
+    cr_assert_eq(f.header.type, PROTO_ERROR);
+    cr_assert_eq(f.body.error.code, STROM_ERR_TOO_LARGE);
+    cr_assert(!recv_frame(big, &f));
+
+    append(good, 7, "/still", 1, false, 0, 0);
+    cr_assert_eq(expect_append_answer(good, 7).error, 0, "others do not notice");
+}
+
+Test(inproc, a_large_frame_takes_a_big_buffer) {
+    int fd = connect_client();
+    hello(fd);
+    static uint8_t set[900000];
+    static char payload[899000];
+    memset(payload, 'z', sizeof payload);
+    size_t bytes = msgset_write_one(set, sizeof set, payload, sizeof payload);
+    struct proto_append a = {.path = {(const uint8_t *)"/big", 4},
+                             .ack = 1,
+                             .sync = true,
+                             .count = 1,
+                             .messages = {set, (uint32_t)bytes}};
+    send_frame(fd, PROTO_APPEND, 9, &a);
+    struct proto_append_answer r = expect_append_answer(fd, 9);
+    cr_assert_eq(r.error, 0);
+    struct proto_read q = {.path = {(const uint8_t *)"/big", 4},
+                           .from = 0,
+                           .to = UINT64_MAX,
+                           .ack = 1,
+                           .sync = true,
+                           .credit_bytes = 1};
+    send_frame(fd, PROTO_READ, 10, &q);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_DELIVER);
+    cr_assert_eq(f.body.deliver.messages.len, bytes);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+}
+
+Test(inproc, the_inflight_limit_answers_limit, .init = NULL) {
+    start(8, 2);
+    int fd = connect_client();
+    hello(fd);
+    /* Three appends in one send: the third finds two in flight. */
+    static uint8_t buf[4096];
+    size_t at = 0;
+    for (uint64_t k = 0; k < 3; k++) {
+        uint8_t set[64];
+        size_t sb = msgset_write_one(set, sizeof set, "x", 1);
+        struct proto_append a = {.path = {(const uint8_t *)"/f", 2},
+                                 .ack = 1,
+                                 .sync = true,
+                                 .count = 1,
+                                 .messages = {set, (uint32_t)sb}};
+        size_t len = 0;
+        cr_assert_eq(proto_frame_encode(buf + at, sizeof buf - at, PROTO_APPEND, k, &a, &len),
+                     STROM_OK);
+        at += len;
+    }
+    struct io_iov iov = {buf, at};
+    size_t sent = 0;
+    cr_assert_eq(io_sock_send(&io, fd, &iov, 1, &sent), STROM_OK);
+    cr_assert_eq(sent, at);
+    gateway_turn(&gw, 100000000u); /* the gateway reads all three before the sequencer runs */
+    int answers = 0, limits = 0;
+    for (int i = 0; i < 3; i++) {
+        struct proto_frame f;
+        cr_assert(recv_frame(fd, &f));
+        answers += f.header.type == PROTO_APPEND_ANSWER;
+        limits += f.header.type == PROTO_ERROR && f.body.error.code == STROM_ERR_LIMIT;
+    }
+    cr_assert_eq(answers, 2);
+    cr_assert_eq(limits, 1);
+}
+
+Test(inproc, the_connection_limit_refuses_with_an_error, .init = NULL) {
+    start(2, 16);
+    int a = connect_client();
+    int b = connect_client();
+    int c = connect_client();
+    struct proto_frame f;
+    cr_assert(recv_frame(c, &f));
+    cr_assert_eq(f.header.type, PROTO_ERROR);
+    cr_assert_eq(f.body.error.code, STROM_ERR_LIMIT);
+    cr_assert(!recv_frame(c, &f));
+    hello(a);
+    hello(b);
+    cr_assert_eq(shm.header->gateways_c[0].refused, 1);
+}
+
+Test(inproc, reads_catch_up_then_follow_with_credit) {
+    int fd = connect_client();
+    hello(fd);
+    for (uint64_t k = 0; k < 5; k++) {
+        append(fd, k, "/r", 2, true, 0, 0);
+        expect_append_answer(fd, k);
+    }
+    /* Follow from 3 at sync with credit for two batches (44 bytes of message set each). */
+    struct proto_read q = {.path = {(const uint8_t *)"/r", 2},
+                           .from = 3,
+                           .to = UINT64_MAX,
+                           .follow = true,
+                           .ack = 1,
+                           .sync = true,
+                           .credit_bytes = 50};
+    send_frame(fd, PROTO_READ, 50, &q);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_DELIVER);
+    cr_assert_eq(f.body.deliver.base_offset, 2, "the batch holding offset 3");
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.body.deliver.base_offset, 4);
+    pump(20);
+    /* Credit spent: nothing more until credit comes. */
+    struct proto_credit cr = {.bytes = 1000};
+    send_frame(fd, PROTO_CREDIT, 50, &cr);
+    for (uint64_t off = 6; off < 10; off += 2) {
+        cr_assert(recv_frame(fd, &f));
+        cr_assert_eq(f.header.type, PROTO_DELIVER);
+        cr_assert_eq(f.body.deliver.base_offset, off);
+    }
+    /* Live: a new append is delivered once it is durable. */
+    append(fd, 60, "/r", 1, false, 0, 0);
+    int delivered = 0, answered = 0;
+    for (int i = 0; i < 2; i++) {
+        cr_assert(recv_frame(fd, &f));
+        answered += f.header.type == PROTO_APPEND_ANSWER;
+        delivered += f.header.type == PROTO_DELIVER && f.body.deliver.base_offset == 10;
+    }
+    cr_assert_eq(answered, 1);
+    cr_assert_eq(delivered, 1);
+    send_frame(fd, PROTO_CANCEL, 50, NULL);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+    cr_assert_eq(f.body.read_end.error, 0);
+    cr_assert_eq(f.body.read_end.next_offset, 11);
+}
+
+Test(inproc, a_read_without_follow_stops_at_the_end_it_found) {
+    int fd = connect_client();
+    hello(fd);
+    append(fd, 1, "/n", 3, true, 0, 0);
+    expect_append_answer(fd, 1);
+    struct proto_read q = {.path = {(const uint8_t *)"/n", 2},
+                           .from = 0,
+                           .to = UINT64_MAX,
+                           .ack = 1,
+                           .sync = false,
+                           .credit_bytes = 1 << 20};
+    send_frame(fd, PROTO_READ, 2, &q);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_DELIVER);
+    cr_assert_eq(f.body.deliver.count, 3);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+    cr_assert_eq(f.body.read_end.next_offset, 3);
+    struct proto_read missing = {
+        .path = {(const uint8_t *)"/none", 5}, .to = UINT64_MAX, .ack = 1, .credit_bytes = 100};
+    send_frame(fd, PROTO_READ, 3, &missing);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+    cr_assert_eq(f.body.read_end.error, STROM_ERR_NO_STREAM);
+}
+
+Test(inproc, create_list_stat_ping) {
+    int fd = connect_client();
+    hello(fd);
+    struct proto_create c = {.path = {(const uint8_t *)"/x/y", 4}};
+    send_frame(fd, PROTO_CREATE, 1, &c);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_CREATE_ANSWER);
+    cr_assert_eq(f.body.create_answer.error, 0);
+    cr_assert(f.body.create_answer.created);
+    cr_assert_eq(f.body.create_answer.stream_id, 1);
+    send_frame(fd, PROTO_CREATE, 2, &c);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert(!f.body.create_answer.created);
+    struct proto_list l = {.prefix = {(const uint8_t *)"/x", 2}, .count_max = 10};
+    send_frame(fd, PROTO_LIST, 3, &l);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_LIST_ANSWER);
+    cr_assert_eq(f.body.list_answer.stream_count, 1);
+    struct proto_stream_info info;
+    cr_assert_eq(proto_list_answer_stream(&f.body.list_answer, 0, &info), STROM_OK);
+    cr_assert_eq(info.path.len, 4);
+    cr_assert(memcmp(info.path.ptr, "/x/y", 4) == 0);
+    send_frame(fd, PROTO_STAT, 4, NULL);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_STAT_ANSWER);
+    cr_assert(memmem(f.body.stat_answer.text.ptr, f.body.stat_answer.text.len,
+                     "strom.stat.sequencer", 20) != NULL);
+    struct proto_ping p = {.value = 77};
+    send_frame(fd, PROTO_PING, 5, &p);
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_PONG);
+    cr_assert_eq(f.body.ping.value, 77);
+}
