@@ -105,10 +105,15 @@ static void commit_publish(struct commit *k, bool release) {
 static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     uint64_t t0 = io_clock_monotonic_ns(k->io);
     strom_err err = store_sync(k->store, NULL);
+    if (err == STROM_ERR_NO_SPACE) {
+        k->no_space = true; /* nothing lost: try again once there is room */
+        return STROM_OK;
+    }
     if (err) {
         k->failed = true;
         return err;
     }
+    k->no_space = false;
     uint64_t took = io_clock_monotonic_ns(k->io) - t0;
     k->counters->syncs++;
     k->counters->sync_ns_total += took;
@@ -141,10 +146,16 @@ static strom_err commit_append(struct commit *k, const struct ring_entry *e, uin
         k->counters->skipped += err == STROM_OK ? 1 : 0;
         return err;
     }
+    if (err == STROM_ERR_NO_SPACE) {
+        k->no_space = true; /* nothing changed: the same append succeeds once there is room */
+        return err;
+    }
     if (err) {
         k->failed = true;
         return err;
     }
+    k->no_space = false;
+    k->no_space_logged = false;
     k->dirty[k->dirty_count++] = (struct commit_dirty){.stream_id = b->stream_id,
                                                        .next_offset = b->base_offset + b->count,
                                                        .timestamp_ns = b->timestamp_ns,
@@ -194,6 +205,11 @@ static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_o
         if (ours) {
             err = commit_append(k, &e, now_ns);
             err = err == STROM_ERR_GAP ? STROM_OK : err;
+        }
+        if (err == STROM_ERR_NO_SPACE) {
+            k->log.cursor = e.position; /* append it again after a pause */
+            err = STROM_OK;
+            break;
         }
         read++;
     }
@@ -265,6 +281,14 @@ static void commit_log(struct commit *k, const char *type, strom_err err) {
     node_log_end(&line, k->io);
 }
 
+/* Says once per episode that the disk is full (the node holds back until it is not). */
+static void commit_log_no_space(struct commit *k) {
+    if (!k->no_space_logged) {
+        k->no_space_logged = true;
+        commit_log(k, "strom.node.commit_no_space", STROM_ERR_NO_SPACE);
+    }
+}
+
 /* How long to sleep when there is nothing to read. */
 static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
     if (k->cmd_blocked) {
@@ -303,7 +327,10 @@ int commit_main(struct io *io, const struct node_config *c, const struct node_sh
         if (!err && read == 0 && stopping) {
             break; /* the sequencer stopped first: the node log is complete */
         }
-        if (!err && read == 0) {
+        if (!err && k.no_space) {
+            commit_log_no_space(&k);
+            io_sleep_ns(io, COMMIT_NO_SPACE_WAIT_NS);
+        } else if (!err && read == 0) {
             ring_reader_wait(&k.log, commit_wait_ns(&k, now));
         }
     }

@@ -40,8 +40,9 @@ struct store;
 #define COMMIT_READ_MAX     4096       /* node log entries read per turn */
 #define COMMIT_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
 #define COMMIT_NEVER_SYNC_NS                                                                       \
-    1000000000u                    /* fsync never: store sync (and release) at least this often */
-#define COMMIT_CMD_WAIT_NS 100000u /* poll interval while waiting for a /sys/cmd record */
+    1000000000u /* fsync never: store sync (and release) at least this often */
+#define COMMIT_CMD_WAIT_NS      100000u    /* poll interval while waiting for a /sys/cmd record */
+#define COMMIT_NO_SPACE_WAIT_NS 100000000u /* pause before trying again on a full disk */
 
 /* A batch appended and not yet published as durable. */
 struct commit_dirty {
@@ -68,6 +69,8 @@ struct commit {
     uint64_t cmd_position;     /* node log position of the last /sys/cmd batch + 1; 0: none */
     bool cmd_blocked;          /* the last turn stopped to wait for a /sys/cmd record */
     bool failed;               /* the store failed: exit so that it is reopened */
+    bool no_space;             /* the disk is full: pause, then try the same again */
+    bool no_space_logged;      /* said so in the log */
     uint32_t dirty_count;
     struct commit_dirty dirty[COMMIT_DIRTY_MAX];
 };

@@ -65,6 +65,34 @@ bool gw_pending_push(struct gateway *gw, const struct gw_pending *p) {
     return ok;
 }
 
+strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type,
+                            const struct node_request *req, const char *path, const void *msgs,
+                            uint64_t client_request, uint16_t frame_type, bool sync) {
+    if (!gw_out_reserve(gw, c, GW_ANSWER_BYTES, false) ||
+        gw->pending.len + sync_wait_total(gw) >= GW_PENDING_MAX) {
+        return STROM_ERR_AGAIN;
+    }
+    uint64_t id = 0;
+    strom_err err = nodelog_request_write(&gw->requests, type, req, path, msgs, &id);
+    if (err == STROM_ERR_AGAIN) {
+        gw->requests_full = true; /* the sequencer is behind: stop reading (backpressure) */
+    }
+    if (err) {
+        return err;
+    }
+    struct gw_pending p = {.request_id = id,
+                           .client_request = client_request,
+                           .conn = c->index,
+                           .conn_generation = c->generation,
+                           .frame_type = frame_type,
+                           .sync = sync};
+    bool pushed = gw_pending_push(gw, &p);
+    strom_assert(pushed); /* room checked above */
+    c->inflight++;
+    c->out_reserved += GW_ANSWER_BYTES;
+    return STROM_OK;
+}
+
 /* --- connections ----------------------------------------------------------------------------- */
 
 struct gw_conn *gw_conn_get(struct gateway *gw, uint32_t index, uint32_t generation) {
@@ -546,6 +574,21 @@ static bool gw_arm(struct gateway *gw) {
     return !ready;
 }
 
+/* Closes connections that have waited in CLOSING for GW_CLOSING_NS (their peer does not read
+ * the error frame). Once per GW_SWEEP_NS. */
+static void sweep_closing(struct gateway *gw) {
+    if (gw->now_ns - gw->swept_ns < GW_SWEEP_NS) {
+        return;
+    }
+    gw->swept_ns = gw->now_ns;
+    for (uint32_t i = 0; i < gw->config->connections_max; i++) {
+        struct gw_conn *c = &gw->conns[i];
+        if (c->state == GW_CONN_CLOSING && gw->now_ns - c->closing_ns >= GW_CLOSING_NS) {
+            conn_close(gw, c);
+        }
+    }
+}
+
 void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     struct io_poll_event evs[GW_EVENTS_MAX];
     uint32_t count = 0;
@@ -562,6 +605,7 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     log_sync_turn(gw);
     gw_reads_catchup(gw);
     flush_all(gw);
+    sweep_closing(gw);
 }
 
 /* How long the next turn may sleep. */

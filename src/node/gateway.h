@@ -56,6 +56,8 @@ struct gw_pending;
 #define GW_CATCHUP_RETRY_NS 1000000u      /* a read waiting for its commit to write: retry */
 #define GW_STOP_DRAIN_NS    1000000000u   /* at a stop, answers still awaited this long */
 #define GW_ANSWER_BYTES     64            /* output kept per request in flight for its answer */
+#define GW_CLOSING_NS       1000000000u   /* a connection closing after an error: at most */
+#define GW_SWEEP_NS         100000000u    /* how often closing connections are looked at */
 #define GW_TOKEN_LISTENER   (1ull << 62)  /* poller tokens: listener index | this */
 #define GW_TOKEN_EVENT      (1ull << 61)  /* the gateway's event */
 
@@ -202,6 +204,7 @@ struct gateway {
     bool requests_full; /* the request ring was full: wait for the sequencer */
     bool stopping;
     uint64_t stop_ns;
+    uint64_t swept_ns;                       /* last sweep of closing connections */
     uint64_t durable_seen[NODE_COMMITS_MAX]; /* durable positions at the last look */
 };
 
@@ -223,6 +226,14 @@ bool gw_out_reserve(struct gateway *gw, struct gw_conn *c, uint32_t bytes, bool 
 void gw_out_commit(struct gateway *gw, struct gw_conn *c, uint32_t bytes);
 /* Queues a protocol error for c and closes it once sent. */
 void gw_conn_fail(struct gateway *gw, struct gw_conn *c);
+/* Sends a request of the connection to the sequencer (type NODE_ENTRY_APPEND or _CREATE) and
+ * remembers it for its answer: the protocol's on_answer gets frame_type and client_request back
+ * (a protocol may use them as it likes), once the entry is in the node log, or also durable when
+ * sync. Errors: AGAIN (no room now in the request ring, the pending table or the connection's
+ * output: stop reading and try again later), TOO_LARGE (above what the ring takes). */
+strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type,
+                            const struct node_request *req, const char *path, const void *msgs,
+                            uint64_t client_request, uint16_t frame_type, bool sync);
 /* Adds a request to the pending table; false when it is full. */
 bool gw_pending_push(struct gateway *gw, const struct gw_pending *p);
 /* The connection of index and generation, or NULL when it closed since. */

@@ -87,34 +87,17 @@ static bool native_hello(struct gateway *gw, struct gw_conn *c, const struct pro
     return true;
 }
 
-/* Sends a request to the sequencer and remembers it. false: no room now (retry later). */
+/* Sends a request to the sequencer (gw_request_submit); an error is answered at once. */
 static bool native_request(struct gateway *gw, struct gw_conn *c, uint16_t type,
                            const struct node_request *req, struct proto_bytes path,
                            struct proto_bytes msgs, uint64_t client_request, bool sync) {
-    if (!gw_out_reserve(gw, c, GW_ANSWER_BYTES, false) || gw->pending.len >= GW_PENDING_MAX - 1) {
-        return false;
-    }
-    uint64_t id = 0;
-    strom_err err =
-        nodelog_request_write(&gw->requests, type, req, (const char *)path.ptr, msgs.ptr, &id);
+    uint16_t frame_type = type == NODE_ENTRY_APPEND ? PROTO_APPEND : PROTO_CREATE;
+    strom_err err = gw_request_submit(gw, c, type, req, (const char *)path.ptr, msgs.ptr,
+                                      client_request, frame_type, sync);
     if (err == STROM_ERR_AGAIN) {
-        gw->requests_full = true; /* the sequencer is behind: stop reading (backpressure) */
         return false;
     }
-    if (err) {
-        return native_append_answer(gw, c, client_request, err);
-    }
-    struct gw_pending p = {.request_id = id,
-                           .client_request = client_request,
-                           .conn = c->index,
-                           .conn_generation = c->generation,
-                           .frame_type = type == NODE_ENTRY_APPEND ? PROTO_APPEND : PROTO_CREATE,
-                           .sync = sync};
-    bool pushed = gw_pending_push(gw, &p);
-    strom_assert(pushed); /* checked above; sync queues are bounded with it */
-    c->inflight++;
-    c->out_reserved += GW_ANSWER_BYTES;
-    return true;
+    return err == STROM_OK || native_append_answer(gw, c, client_request, err);
 }
 
 static bool native_append(struct gateway *gw, struct gw_conn *c, const struct proto_frame *f) {

@@ -422,8 +422,9 @@ static strom_err claim_dir(struct supervisor *s) {
         err = io_file_lock(io, s->lock_fd);
     }
     if (err) {
-        log_failure(io, err == STROM_ERR_EXISTS ? "another node runs on this data directory"
-                                                : "data directory lock",
+        log_failure(io,
+                    err == STROM_ERR_EXISTS ? "another node runs on this data directory"
+                                            : "data directory lock",
                     err);
         return err;
     }
