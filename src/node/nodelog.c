@@ -21,7 +21,9 @@ strom_err nodelog_request_write(struct ring_writer *w, uint16_t type,
         return err;
     }
     memcpy(dst, req, sizeof *req);
-    memcpy(dst + sizeof *req, path, req->path_len);
+    if (req->path_len > 0) {
+        memcpy(dst + sizeof *req, path, req->path_len);
+    }
     memset(dst + sizeof *req + req->path_len, 0, path_bytes - req->path_len);
     if (req->messages_bytes > 0) {
         memcpy(dst + sizeof *req + path_bytes, msgs, req->messages_bytes);

@@ -261,7 +261,10 @@ static void advance_phase(struct supervisor *s, uint64_t now_ns) {
 
 /* One turn of the supervisor at monotonic time now_ns. */
 static void supervisor_step(struct supervisor *s, uint64_t now_ns) {
-    bool stop_asked = io_signal_take(s->io, IO_SIGNAL_TERM) | io_signal_take(s->io, IO_SIGNAL_INT);
+    /* Both flags are taken (cleared) every turn, whichever was set. */
+    bool term = io_signal_take(s->io, IO_SIGNAL_TERM);
+    bool intr = io_signal_take(s->io, IO_SIGNAL_INT);
+    bool stop_asked = term || intr;
     (void)io_signal_take(s->io, IO_SIGNAL_CHLD);
     if (stop_asked && s->phase < SUP_STOP_GATEWAYS) {
         stop_begin(s, now_ns, "signal");
