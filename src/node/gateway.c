@@ -238,8 +238,9 @@ bool gw_out_reserve(struct gateway *gw, struct gw_conn *c, uint32_t bytes, bool 
     if (c->out_cap - c->out_len >= bytes) {
         return true;
     }
+    /* A big buffer only for a frame that can never fit the own one; others wait for room. */
     uint64_t big_bytes = (uint64_t)gw->config->frame_bytes_max + 4096;
-    if (c->out_big >= 0 || c->out_len + (uint64_t)bytes > big_bytes) {
+    if (c->out_big >= 0 || bytes <= GW_CONN_OUT_BYTES || c->out_len + (uint64_t)bytes > big_bytes) {
         return false;
     }
     int b = big_take(gw);
@@ -598,20 +599,24 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     for (uint32_t i = 0; i < count; i++) {
         handle_event(gw, &evs[i]);
     }
-    gw->requests_full = false;
-    retry_blocked(gw);
+    /* Output first, so that connections that waited for output room find it; then the node
+     * log (answers free room in the pending table); then whoever waited for room; then output
+     * again. A connection that waits is retried here on every turn, and every turn has a
+     * cause that may have made room (a writable socket, an answer, the request ring). */
+    flush_all(gw);
     log_head_turn(gw);
     sync_wait_turn(gw);
     log_sync_turn(gw);
     gw_reads_catchup(gw);
+    gw->requests_full = false;
+    retry_blocked(gw);
     flush_all(gw);
     sweep_closing(gw);
 }
 
 /* How long the next turn may sleep. */
 static uint64_t gw_next_timeout(struct gateway *gw) {
-    bool busy = gw->in_list_len > 0 && !gw->requests_full;
-    if (busy || ring_tail(&gw->log_head.ring) > gw->log_head.cursor) {
+    if (ring_tail(&gw->log_head.ring) > gw->log_head.cursor) {
         return 0;
     }
     if (gw->catchup_active > 0) {

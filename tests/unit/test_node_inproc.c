@@ -456,3 +456,43 @@ Test(inproc, create_list_stat_ping) {
     cr_assert_eq(f.header.type, PROTO_PONG);
     cr_assert_eq(f.body.ping.value, 77);
 }
+
+Test(inproc, a_client_that_does_not_read_is_held_back) {
+    int fd = connect_client();
+    hello(fd);
+    /* Pipeline stat requests (each answer about a kilobyte) and never read an answer: the
+     * gateway fills this connection's output and the socket buffers, then stops reading it (TCP
+     * backpressure) instead of buffering without bound. */
+    uint8_t frame[PROTO_HEADER_BYTES];
+    struct proto_header h = {.frame_bytes = PROTO_HEADER_BYTES, .type = PROTO_STAT};
+    proto_header_write(frame, &h);
+    static uint8_t buf[PROTO_HEADER_BYTES * 1024];
+    for (int i = 0; i < 1024; i++) {
+        memcpy(buf + i * PROTO_HEADER_BYTES, frame, PROTO_HEADER_BYTES);
+    }
+    uint64_t sent_bytes = 0;
+    int again = 0;
+    for (int round = 0; round < 100000 && again < 50; round++) {
+        struct io_iov iov = {buf, sizeof buf};
+        size_t sent = 0;
+        strom_err err = io_sock_send(&io, fd, &iov, 1, &sent);
+        cr_assert(err == STROM_OK || err == STROM_ERR_AGAIN);
+        sent_bytes += sent;
+        again += err == STROM_ERR_AGAIN ? 1 : 0;
+        pump(1);
+    }
+    cr_assert_eq(again, 50, "the client's sends stopped going through");
+    const struct gw_conn *c = &gw.conns[0];
+    cr_assert(c->read_blocked, "the gateway stopped reading the connection");
+    cr_assert_leq(c->out_len, c->out_cap);
+    cr_assert_eq(c->out_big, -1, "no large buffer taken");
+    cr_assert_eq(sent_bytes % PROTO_HEADER_BYTES, 0);
+    /* Reading the answers lets every request through. */
+    uint64_t answered = 0;
+    struct proto_frame f;
+    while (answered < sent_bytes / PROTO_HEADER_BYTES && recv_frame(fd, &f)) {
+        cr_assert_eq(f.header.type, PROTO_STAT_ANSWER);
+        answered++;
+    }
+    cr_assert_eq(answered, sent_bytes / PROTO_HEADER_BYTES);
+}
