@@ -381,36 +381,93 @@ static strom_err seq_fold_store(struct sequencer *s, struct store *st, uint8_t *
     return err == STROM_ERR_END || err == STROM_ERR_NO_STREAM ? STROM_OK : err;
 }
 
-strom_err sequencer_rebuild(struct sequencer *s) {
+/* Opens the store of commit k read-only; NULL when it has none (a new node). */
+static strom_err seq_store_open(struct sequencer *s, uint32_t k, struct store **out) {
     const struct node_config *c = s->config;
     char dir[NODE_DIR_BYTES_MAX + 32];
-    commit_dir(c, node_commit_of(0, c->commits), dir, sizeof dir);
+    commit_dir(c, k, dir, sizeof dir);
     struct store_options o;
     store_options_default(&o);
     o.read_only = true;
     o.create = false;
     o.batch_bytes_max = c->frame_bytes_max + 4096;
     o.streams_max = c->streams_max;
-    struct store *st = NULL;
-    strom_err err = store_open(s->io, dir, &o, &st);
+    *out = NULL;
+    strom_err err = store_open(s->io, dir, &o, out);
+    return err == STROM_ERR_NOT_FOUND ? STROM_OK : err;
+}
+
+/* Reads the last batches of stream id (its last SEQUENCER_TAIL_MESSAGES messages) back into the
+ * idempotence windows and its last timestamp. *budget counts down the bytes read. */
+static strom_err seq_fold_tail(struct sequencer *s, struct store *st, uint64_t id, uint8_t *buf,
+                               size_t buf_bytes, uint64_t *budget) {
+    static struct store_cursor cur; /* large; used at start only */
+    struct node_stream *t = registry_stream(&s->registry, id);
+    uint64_t next = t->next_offset;
+    uint64_t from = next > SEQUENCER_TAIL_MESSAGES ? next - SEQUENCER_TAIL_MESSAGES : 0;
+    store_cursor_init(&cur, id, from);
+    strom_err err = STROM_OK;
+    while (!err && *budget > 0) {
+        struct store_batch sb;
+        err = store_cursor_next(st, &cur, &sb, buf, buf_bytes);
+        const struct node_batch *b = (const struct node_batch *)(const void *)buf;
+        if (!err && sb.payload_bytes < sizeof *b) {
+            err = STROM_ERR_CORRUPT;
+        }
+        if (err) {
+            break;
+        }
+        *budget -= sb.payload_bytes < *budget ? sb.payload_bytes : *budget;
+        t->last_timestamp_ns = b->timestamp_ns > t->last_timestamp_ns ? b->timestamp_ns
+                                                                       : t->last_timestamp_ns;
+        if (b->producer_id != 0 && b->span >= 1 && b->count >= 1) {
+            struct producer_batch pb = {.sequence = b->sequence,
+                                        .base_offset = b->base_offset,
+                                        .timestamp_ns = b->timestamp_ns,
+                                        .count = b->count,
+                                        .span = b->span};
+            producers_record(&s->producers, id, b->producer_id, &pb);
+        }
+    }
+    /* OUT_OF_RANGE: reclaimed; NO_STREAM: never written; CORRUPT: the store reports it to
+     * readers. None of them is a reason not to start. */
+    return err == STROM_ERR_IO || err == STROM_ERR_NO_MEMORY ? err : STROM_OK;
+}
+
+strom_err sequencer_rebuild(struct sequencer *s) {
+    const struct node_config *c = s->config;
+    struct store *stores[NODE_COMMITS_MAX] = {0};
+    size_t buf_bytes = (size_t)c->frame_bytes_max + 4096;
+    uint8_t *buf = malloc(buf_bytes); /* start-up only */
+    strom_err err = buf == NULL ? STROM_ERR_NO_MEMORY : STROM_OK;
+    for (uint32_t k = 0; !err && k < c->commits; k++) {
+        err = seq_store_open(s, k, &stores[k]);
+    }
     uint64_t records = 0;
-    if (!err) {
-        size_t buf_bytes = (size_t)c->frame_bytes_max + 4096;
-        uint8_t *buf = malloc(buf_bytes); /* start-up only */
-        err = buf == NULL ? STROM_ERR_NO_MEMORY : seq_fold_store(s, st, buf, buf_bytes, &records);
-        free(buf);
-        store_close(st);
-    } else if (err == STROM_ERR_NOT_FOUND) {
-        err = STROM_OK; /* a new node */
+    struct store *cmd_store = stores[node_commit_of(0, c->commits)];
+    if (!err && cmd_store != NULL) {
+        err = seq_fold_store(s, cmd_store, buf, buf_bytes, &records);
     }
     /* The commits published what their stores hold before we started (the supervisor starts
-     * them first): no offset below that is given again. */
+     * them first): no offset below that is given again. Then the tails: idempotence windows
+     * and last timestamps. */
     uint64_t count = registry_count(&s->registry);
+    uint64_t budget = SEQUENCER_TAIL_BYTES_MAX;
     for (uint64_t id = 1; !err && id < count; id++) {
         struct node_stream *t = registry_stream(&s->registry, id);
         uint64_t durable = __atomic_load_n(&t->durable_next, __ATOMIC_ACQUIRE);
         t->next_offset = durable > t->next_offset ? durable : t->next_offset;
+        struct store *st = stores[node_commit_of(id, c->commits)];
+        if (st != NULL && t->next_offset > 0 && budget > 0) {
+            err = seq_fold_tail(s, st, id, buf, buf_bytes, &budget);
+        }
     }
+    for (uint32_t k = 0; k < c->commits; k++) {
+        if (stores[k] != NULL) {
+            store_close(stores[k]);
+        }
+    }
+    free(buf);
     s->counters->recovered_batches = records;
     return err;
 }

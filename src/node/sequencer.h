@@ -18,7 +18,8 @@
  * log's writer (which finds the last published entry) and applies that last entry again
  * (idempotently), then skips requests its gateways' rings still hold but that were published
  * already (published_request in its counters). On a fresh node (new shared memory) it first
- * rebuilds the registry from /sys/cmd and the next offsets from the commits' durable offsets.
+ * rebuilds the registry from /sys/cmd, the next offsets from the commits' durable offsets, and the
+ * idempotence windows and last timestamps from the last batches of each stream in the stores.
  */
 #ifndef STROM_NODE_SEQUENCER_H
 #define STROM_NODE_SEQUENCER_H
@@ -37,6 +38,8 @@ struct io;
 #define SEQUENCER_TURN_MAX     64         /* requests taken from one ring per turn */
 #define SEQUENCER_RECORD_BYTES 1024       /* a /sys/cmd record's message set */
 #define SEQUENCER_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
+#define SEQUENCER_TAIL_MESSAGES 1024      /* per stream, read back into the windows at a start */
+#define SEQUENCER_TAIL_BYTES_MAX (256u << 20) /* ... and at most this much in all */
 
 /* The sequencer's root struct. */
 struct sequencer {
@@ -63,9 +66,10 @@ strom_err sequencer_open(struct sequencer *s, struct io *io, const struct node_c
                          const struct node_shm *shm);
 
 /* On new shared memory (a node that starts on an existing data directory): folds /sys/cmd from
- * the store of its commit into the registry and takes every stream's next offset from the
- * durable offsets the commits published. Errors: those of the store (CORRUPT: a /sys/cmd record
- * that does not fit the registry). */
+ * the store of its commit into the registry, takes every stream's next offset from the durable
+ * offsets the commits published, and reads the last SEQUENCER_TAIL_MESSAGES of each stream back
+ * into the idempotence windows and the stream's last timestamp (SEQUENCER_TAIL_BYTES_MAX in all).
+ * Errors: those of the store (CORRUPT: a /sys/cmd record that does not fit the registry). */
 strom_err sequencer_rebuild(struct sequencer *s);
 
 /* Recovery after open (see the file comment). */

@@ -496,3 +496,47 @@ Test(inproc, a_client_that_does_not_read_is_held_back) {
     }
     cr_assert_eq(answered, sent_bytes / PROTO_HEADER_BYTES);
 }
+
+/* The whole node stops and starts again on the same data directory with new shared memory. */
+static void restart_node(void) {
+    pump(5);
+    cr_assert_eq(commit_flush(&commit, io_clock_monotonic_ns(&io)), STROM_OK);
+    cr_assert_eq(commit_close(&commit), STROM_OK);
+    cr_assert_eq(node_shm_create(&shm, &io, &cfg), STROM_OK);
+    cr_assert_eq(commit_open(&commit, &io, &cfg, &shm, 0), STROM_OK);
+    cr_assert_eq(sequencer_open(&seq, &io, &cfg, &shm), STROM_OK);
+    cr_assert_eq(sequencer_rebuild(&seq), STROM_OK);
+    sequencer_recover(&seq);
+    cr_assert_eq(gateway_open(&gw, &io, &cfg, &shm, 0), STROM_OK);
+}
+
+Test(inproc, a_restarted_node_keeps_streams_offsets_windows_and_timestamps) {
+    int fd = connect_client();
+    hello(fd);
+    for (uint64_t k = 0; k < 4; k++) {
+        append(fd, k, "/w", 3, true, 9, k);
+        expect_append_answer(fd, k);
+    }
+    append(fd, 10, "/v", 1, true, 0, 0);
+    struct proto_append_answer last = expect_append_answer(fd, 10);
+    uint64_t ts_w = registry_stream(&shm.registry, 1)->last_timestamp_ns;
+    restart_node();
+    uint64_t id = 0;
+    cr_assert(registry_find(&shm.registry, "/w", 2, &id));
+    cr_assert_eq(id, 1);
+    cr_assert(registry_find(&shm.registry, "/v", 2, &id));
+    cr_assert_eq(id, 2);
+    cr_assert_eq(registry_stream(&shm.registry, 1)->next_offset, 12);
+    cr_assert_eq(registry_stream(&shm.registry, 1)->last_timestamp_ns, ts_w);
+    cr_assert_eq(registry_stream(&shm.registry, 2)->last_timestamp_ns, last.ts_ns);
+    fd = connect_client();
+    hello(fd);
+    append(fd, 20, "/w", 3, true, 9, 3); /* a retry of the last batch */
+    struct proto_append_answer a = expect_append_answer(fd, 20);
+    cr_assert_eq(a.error, 0);
+    cr_assert_eq(a.base_offset, 9, "answered from the window rebuilt from the store");
+    append(fd, 21, "/w", 3, true, 9, 4);
+    cr_assert_eq(expect_append_answer(fd, 21).base_offset, 12);
+    append(fd, 22, "/new", 1, true, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 22).stream_id, 3, "ids go on after the last one");
+}
