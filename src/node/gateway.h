@@ -22,7 +22,9 @@
  *
  * Protocols: a listener has a protocol handler table (struct gw_protocol); the native protocol is
  * gateway_native.c. A second protocol (Kafka, port 9092) is added as another listener with its
- * own table.
+ * own table: a gateway_kafka.c that defines its struct gw_protocol, turns its requests into
+ * gw_request_submit calls and its answers into on_answer, and one gw_listen call in gateway_open
+ * for config->kafka (node_config_check refuses --kafka until then).
  */
 #ifndef STROM_NODE_GATEWAY_H
 #define STROM_NODE_GATEWAY_H
