@@ -208,6 +208,10 @@ struct io_vtable {
     /* Takes an exclusive advisory lock on the open file fd without waiting (flock); it holds
      * until fd is closed by every process that shares it. Errors: EXISTS (another holds it). */
     strom_err (*file_lock)(struct io *io, int fd);
+    /* Binds host:port without SO_REUSEPORT and closes at once: EXISTS when any socket holds the
+     * port (also one with SO_REUSEPORT: another node), INVALID_ARGUMENT for a bad host.
+     * *port_out gets the port (a free one when port is 0). */
+    strom_err (*tcp_probe)(struct io *io, const char *host, uint16_t port, uint16_t *port_out);
 
     /* --- Shared memory (appended by the ring) ------------------------------------------------
      * A region of bytes > 0 (rounded up to whole pages), zero-filled, readable and writable,
@@ -391,6 +395,10 @@ static inline void io_log_write(struct io *io, const char *text, size_t len) {
 }
 static inline strom_err io_file_lock(struct io *io, int fd) {
     return io->vt->file_lock(io, fd);
+}
+static inline strom_err io_tcp_probe(struct io *io, const char *host, uint16_t port,
+                                     uint16_t *port_out) {
+    return io->vt->tcp_probe(io, host, port, port_out);
 }
 static inline strom_err io_shm_create(struct io *io, const char *name, size_t bytes, void **addr) {
     return io->vt->shm_create(io, name, bytes, addr);

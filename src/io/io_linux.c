@@ -371,6 +371,36 @@ static strom_err linux_tcp_listen(struct io *io, const char *host, uint16_t port
     return STROM_OK;
 }
 
+static strom_err linux_tcp_probe(struct io *io, const char *host, uint16_t port,
+                                 uint16_t *port_out) {
+    (void)io;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (!net_address(host, port, &addr, &addr_len)) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return strom_err_from_errno(errno);
+    }
+    /* SO_REUSEADDR only: a port in TIME_WAIT is free, a bound one (with or without
+     * SO_REUSEPORT) is not. */
+    strom_err err = net_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (!err && bind(fd, (struct sockaddr *)&addr, addr_len) != 0) {
+        err = errno == EADDRINUSE ? STROM_ERR_EXISTS : strom_err_from_errno(errno);
+    }
+    addr_len = sizeof addr;
+    if (!err && getsockname(fd, (struct sockaddr *)&addr, &addr_len) != 0) {
+        err = strom_err_from_errno(errno);
+    }
+    if (!err) {
+        *port_out = ntohs(addr.ss_family == AF_INET ? ((struct sockaddr_in *)&addr)->sin_port
+                                                    : ((struct sockaddr_in6 *)&addr)->sin6_port);
+    }
+    close(fd);
+    return err;
+}
+
 static strom_err linux_tcp_accept(struct io *io, int listen_fd, int *fd_out) {
     (void)io;
     int fd;
@@ -829,6 +859,7 @@ static const struct io_vtable linux_vtable = {
     .sleep_ns = linux_sleep_ns,
     .log_write = linux_log_write,
     .file_lock = linux_file_lock,
+    .tcp_probe = linux_tcp_probe,
     .shm_create = linux_shm_create,
     .shm_unmap = linux_shm_unmap,
     .file_pwritev = linux_file_pwritev,

@@ -447,6 +447,15 @@ int supervisor_run(struct io *io, const struct node_config *c) {
     if (err) {
         return 1;
     }
+    /* The port must be free: with SO_REUSEPORT the gateways would otherwise join another
+     * node's listeners. Port 0 picks a free port for every gateway. */
+    uint16_t port = 0;
+    err = io_tcp_probe(io, s.config.listen.host, s.config.listen.port, &port);
+    if (err) {
+        log_failure(io, err == STROM_ERR_EXISTS ? "listen port in use" : "listen address", err);
+        return 1;
+    }
+    s.config.listen.port = port;
     err = node_shm_create(&s.shm, io, &s.config);
     if (err) {
         log_failure(io, "shared memory", err);

@@ -241,3 +241,19 @@ Test(io_net, a_child_dies_with_its_parent) {
     }
     cr_assert_eq(err, STROM_ERR_NOT_CONNECTED);
 }
+
+Test(io_net, a_probe_finds_a_port_held_by_any_listener) {
+    uint16_t port = 0;
+    cr_assert_eq(io_tcp_probe(&io, "127.0.0.1", 0, &port), STROM_OK);
+    cr_assert_neq(port, 0);
+    uint16_t again = 0;
+    cr_assert_eq(io_tcp_probe(&io, "127.0.0.1", port, &again), STROM_OK, "the probe freed it");
+    cr_assert_eq(again, port);
+    int fd;
+    uint16_t bound;
+    cr_assert_eq(io_tcp_listen(&io, "127.0.0.1", port, 4, &fd, &bound), STROM_OK);
+    cr_assert_eq(io_tcp_probe(&io, "127.0.0.1", port, &again), STROM_ERR_EXISTS,
+                 "a listener with SO_REUSEPORT holds it against a probe");
+    io_sock_close(&io, fd);
+    cr_assert_eq(io_tcp_probe(&io, "no-host", 1, &again), STROM_ERR_INVALID_ARGUMENT);
+}
