@@ -540,3 +540,67 @@ Test(inproc, a_restarted_node_keeps_streams_offsets_windows_and_timestamps) {
     append(fd, 22, "/new", 1, true, 0, 0);
     cr_assert_eq(expect_append_answer(fd, 22).stream_id, 3, "ids go on after the last one");
 }
+
+/* Turns of the gateway and the sequencer only: nothing becomes durable. */
+static void pump_without_commit(int rounds) {
+    for (int i = 0; i < rounds; i++) {
+        gateway_turn(&gw, 0);
+        sequencer_turn(&seq, io_clock_realtime_ns(&io));
+        gateway_turn(&gw, 0);
+    }
+}
+
+Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
+    int fd = connect_client();
+    hello(fd);
+    struct proto_create c = {.path = {(const uint8_t *)"/d", 2}};
+    send_frame(fd, PROTO_CREATE, 1, &c);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    struct proto_read q = {.path = {(const uint8_t *)"/d", 2},
+                           .from = 0,
+                           .to = UINT64_MAX,
+                           .follow = true,
+                           .ack = 1,
+                           .sync = true,
+                           .credit_bytes = 1 << 20};
+    send_frame(fd, PROTO_READ, 2, &q);
+    pump(5);
+    /* An ack-1 append: answered without the commit; the sync reader must wait for it. */
+    static uint8_t buf[4096];
+    uint8_t set[64];
+    size_t sb = msgset_write_one(set, sizeof set, "x", 1);
+    struct proto_append a = {.path = {(const uint8_t *)"/d", 2},
+                             .ack = 1,
+                             .sync = false,
+                             .count = 1,
+                             .messages = {set, (uint32_t)sb}};
+    size_t len = 0;
+    cr_assert_eq(proto_frame_encode(buf, sizeof buf, PROTO_APPEND, 3, &a, &len), STROM_OK);
+    struct io_iov iov = {buf, len};
+    size_t sent = 0;
+    cr_assert_eq(io_sock_send(&io, fd, &iov, 1, &sent), STROM_OK);
+    uint32_t ready = 0;
+    io_fd_wait(&io, fd, IO_POLL_IN, 0, &ready);
+    for (int i = 0; i < 50; i++) {
+        pump_without_commit(1);
+    }
+    size_t got = 0;
+    uint8_t in[4096];
+    strom_err err = STROM_ERR_AGAIN;
+    for (int i = 0; i < 100 && got < 48; i++) {
+        size_t g = 0;
+        err = io_sock_recv(&io, fd, in + got, sizeof in - got, &g);
+        got += g;
+        pump_without_commit(1);
+    }
+    cr_assert_eq(got, 48, "exactly the append answer (48 bytes), no deliver");
+    struct proto_header h;
+    cr_assert_eq(proto_header_read(in, got, 1 << 20, &h), STROM_OK);
+    cr_assert_eq(h.type, PROTO_APPEND_ANSWER);
+    (void)err;
+    pump(5); /* the commit runs: now the deliver comes */
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_DELIVER);
+    cr_assert_eq(f.body.deliver.base_offset, 0);
+}
