@@ -418,8 +418,8 @@ static strom_err seq_fold_tail(struct sequencer *s, struct store *st, uint64_t i
             break;
         }
         *budget -= sb.payload_bytes < *budget ? sb.payload_bytes : *budget;
-        t->last_timestamp_ns = b->timestamp_ns > t->last_timestamp_ns ? b->timestamp_ns
-                                                                       : t->last_timestamp_ns;
+        t->last_timestamp_ns =
+            b->timestamp_ns > t->last_timestamp_ns ? b->timestamp_ns : t->last_timestamp_ns;
         if (b->producer_id != 0 && b->span >= 1 && b->count >= 1) {
             struct producer_batch pb = {.sequence = b->sequence,
                                         .base_offset = b->base_offset,

@@ -35,10 +35,10 @@
 
 struct io;
 
-#define SEQUENCER_TURN_MAX     64         /* requests taken from one ring per turn */
-#define SEQUENCER_RECORD_BYTES 1024       /* a /sys/cmd record's message set */
-#define SEQUENCER_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
-#define SEQUENCER_TAIL_MESSAGES 1024      /* per stream, read back into the windows at a start */
+#define SEQUENCER_TURN_MAX       64         /* requests taken from one ring per turn */
+#define SEQUENCER_RECORD_BYTES   1024       /* a /sys/cmd record's message set */
+#define SEQUENCER_IDLE_WAIT_NS   100000000u /* longest sleep without news (then checks signals) */
+#define SEQUENCER_TAIL_MESSAGES  1024       /* per stream, read back into the windows at a start */
 #define SEQUENCER_TAIL_BYTES_MAX (256u << 20) /* ... and at most this much in all */
 
 /* The sequencer's root struct. */
