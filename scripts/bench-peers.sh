@@ -14,6 +14,7 @@
 #   SYSTEMS   the systems to run, in table order (default: every one available of
 #             "strom strom-kafka nats redis")
 #   OUT       where the results go (default: bench/results, or build/bench-quick with --quick)
+#   STROM     the strom binary whose node is measured (default: build/strom, built here)
 #
 # Durability rows (compared only within a row):
 #   memory: strom ack 1 without sync; NATS JetStream file store with its default sync interval;
@@ -27,6 +28,7 @@ quick=0
 out=${OUT:-$([ $quick -eq 1 ] && echo build/bench-quick || echo bench/results)}
 work=build/bench-peers
 bench=build/strom-bench
+strom=${STROM:-build/strom}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/strom-bench.XXXXXX")
 started=() # pids of the servers this script started and has not stopped yet
 
@@ -170,7 +172,7 @@ start_strom() {
   port=$($bench free-port) && kafka_port=$($bench free-port) || return 1
   local args=(node --data "$dir/data" --listen "127.0.0.1:$port" --fsync "$fsync" --reads-max 1024)
   [ "$kafka" = 1 ] && args+=(--kafka "127.0.0.1:$kafka_port")
-  build/strom "${args[@]}" >"$dir/log" 2>&1 &
+  "$strom" "${args[@]}" >"$dir/log" 2>&1 &
   pid=$!
   started+=("$pid")
   if ! wait_port "$port" "$pid" || { [ "$kafka" = 1 ] && ! wait_port "$kafka_port" "$pid"; }; then
@@ -182,7 +184,7 @@ start_strom() {
 
 # probe_strom KAFKA: true when a strom node starts here (with its Kafka listener when KAFKA is 1).
 probe_strom() {
-  [ -x build/strom ] || return 1
+  [ -x "$strom" ] || return 1
   port="" pid=""
   start_strom memory "$1" >/dev/null 2>&1
   local rc=$?
@@ -287,7 +289,7 @@ EOF
 main() {
   scripts/deps.sh || return 1
   make -s -j2 "$bench" >/dev/null || return 1
-  [ -n "$(ls src/cli/*.c 2>/dev/null)" ] && make -s -j2 build/strom >/dev/null
+  [ -z "${STROM:-}" ] && make -s -j2 build/strom >/dev/null
   find_nats_server || { echo "bench: no nats-server with sync_interval"; return 1; }
   mkdir -p "$work" "$out"
   rm -f "$work"/*.dat "$work/runs.ssim"
