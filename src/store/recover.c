@@ -372,6 +372,11 @@ static strom_err apply_index(struct store *s, uint64_t pos, uint32_t span, uint8
 /* Read-only stores follow the writer's checkpoints: new roots, new reclaim position. */
 static void apply_checkpoint(struct store *s, uint64_t pos, uint64_t end,
                              const struct store_checkpoint *c) {
+    if (end > s->log.end) {
+        /* The checkpoint's trie nodes lie before it: let lookups during this replay read them
+         * (the refresh moves the end past everything it replayed once it is done). */
+        log_reset_end(&s->log, end);
+    }
     trie_reset(s, c->trie_root_pos);
     s->all_in_table = false; /* the writer's streams are in the trie, not in our table */
     while (s->table.dirty_count > 0) {
