@@ -77,7 +77,8 @@ void node_config_defaults(struct node_config *c) {
     snprintf(c->name, sizeof c->name, "strom");
     c->listen = (struct node_endpoint){.enabled = true, .port = 7420};
     snprintf(c->listen.host, sizeof c->listen.host, "127.0.0.1");
-    c->kafka.enabled = false;
+    c->kafka = (struct node_endpoint){.enabled = true, .port = 9092};
+    snprintf(c->kafka.host, sizeof c->kafka.host, "127.0.0.1");
     c->gateways = 1;
     c->commits = 1;
     c->fsync = NODE_FSYNC_ALWAYS;

@@ -44,7 +44,7 @@ struct node_config {
     char data_dir[NODE_DIR_BYTES_MAX]; /* --data, default ./strom-data */
     char name[NODE_NAME_BYTES_MAX];    /* --name, default "strom" */
     struct node_endpoint listen;       /* --listen, default 127.0.0.1:7420 */
-    struct node_endpoint kafka;        /* --kafka HOST:PORT|off, default off (later: 9092) */
+    struct node_endpoint kafka;        /* --kafka HOST:PORT|off, default 127.0.0.1:9092 */
     uint32_t gateways;                 /* --gateways, 1..NODE_GATEWAYS_MAX, default 1 */
     uint32_t commits;                  /* --commits, 1..NODE_COMMITS_MAX, default 1 */
     enum node_fsync fsync;             /* --fsync always|interval|never, default always */

@@ -130,6 +130,9 @@ static void big_give(struct gateway *gw, int i) {
 
 static void conn_close(struct gateway *gw, struct gw_conn *c) {
     strom_assert(c->state != GW_CONN_FREE);
+    if (c->proto->on_close != NULL) {
+        c->proto->on_close(gw, c);
+    }
     gw_reads_close_conn(gw, c);
     (void)io_poller_control(gw->io, gw->poller, IO_POLL_REMOVE, c->fd, 0, 0);
     (void)io_sock_close(gw->io, c->fd);
@@ -313,7 +316,9 @@ static void flush_all(struct gateway *gw) {
  * and back when it fits again. false: no big buffer free now. */
 static bool conn_input_room(struct gateway *gw, struct gw_conn *c) {
     uint32_t need = 0;
-    if (c->in_len >= 4) {
+    if (c->proto->frame_bytes != NULL) {
+        need = c->proto->frame_bytes(c->in, c->in_len);
+    } else if (c->in_len >= 4) {
         memcpy(&need, c->in, 4); /* frame_bytes, little-endian (checked by the protocol) */
     }
     if (need > c->in_cap && c->in_big < 0 && need <= gw->config->frame_bytes_max) {
@@ -348,7 +353,7 @@ static void conn_parse(struct gateway *gw, struct gw_conn *c) {
     if (c->state == GW_CONN_OPEN && !conn_input_room(gw, c)) {
         c->read_blocked = true;
     }
-    if (c->read_blocked && !c->in_dirty) {
+    if (c->read_blocked && !c->in_dirty && !c->parked) {
         c->in_dirty = true;
         gw->in_list[gw->in_list_len++] = c->index;
     }
@@ -379,6 +384,12 @@ static void conn_read(struct gateway *gw, struct gw_conn *c) {
     }
 }
 
+void gw_conn_resume(struct gateway *gw, struct gw_conn *c) {
+    if (c->state == GW_CONN_OPEN && c->read_blocked) {
+        conn_parse(gw, c);
+    }
+}
+
 /* Connections that stopped for lack of room try again. */
 static void retry_blocked(struct gateway *gw) {
     uint32_t n = gw->in_list_len;
@@ -396,6 +407,27 @@ static void retry_blocked(struct gateway *gw) {
 }
 
 /* --- the node log ---------------------------------------------------------------------------- */
+
+/* A batch entry passed a cursor: the protocols that watch the node log see it. */
+static void protocols_log(struct gateway *gw, const struct ring_entry *e, bool sync_cursor) {
+    for (uint32_t i = 0; i < gw->listener_count; i++) {
+        const struct gw_protocol *p = gw->listeners[i].proto;
+        if (p->on_log != NULL) {
+            p->on_log(gw, e, sync_cursor);
+        }
+    }
+}
+
+/* The protocols' timers and resumptions; the earliest next timer. */
+static void protocols_turn(struct gateway *gw) {
+    uint64_t wait = UINT64_MAX;
+    for (uint32_t i = 0; i < gw->listener_count; i++) {
+        const struct gw_protocol *p = gw->listeners[i].proto;
+        uint64_t w = p->on_turn != NULL ? p->on_turn(gw) : UINT64_MAX;
+        wait = w < wait ? w : wait;
+    }
+    gw->proto_wait_ns = wait;
+}
 
 /* An answer reached its ack level: write it. */
 static void answer_send(struct gateway *gw, const struct gw_pending *p) {
@@ -475,6 +507,7 @@ static bool log_head_turn(struct gateway *gw) {
         }
         if (e.type == NODE_ENTRY_BATCH) {
             gw_reads_live(gw, &e, false);
+            protocols_log(gw, &e, false);
         }
     }
     return true;
@@ -508,6 +541,7 @@ static bool log_sync_turn(struct gateway *gw) {
             return false;
         }
         gw_reads_live(gw, &e, true);
+        protocols_log(gw, &e, true);
     }
     return true;
 }
@@ -610,6 +644,7 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     gw_reads_catchup(gw);
     gw->requests_full = false;
     retry_blocked(gw);
+    protocols_turn(gw);
     flush_all(gw);
     sweep_closing(gw);
 }
@@ -619,10 +654,12 @@ static uint64_t gw_next_timeout(struct gateway *gw) {
     if (ring_tail(&gw->log_head.ring) > gw->log_head.cursor) {
         return 0;
     }
+    uint64_t wait = gw->catchup_active > 0 ? GW_CATCHUP_RETRY_NS : GW_IDLE_WAIT_NS;
+    wait = gw->proto_wait_ns < wait ? gw->proto_wait_ns : wait;
     if (gw->catchup_active > 0) {
-        return GW_CATCHUP_RETRY_NS;
+        return wait;
     }
-    return gw_arm(gw) ? GW_IDLE_WAIT_NS : 0;
+    return gw_arm(gw) ? wait : 0;
 }
 
 /* --- setup and the process ------------------------------------------------------------------- */
@@ -650,7 +687,8 @@ static strom_err gw_alloc(struct gateway *gw) {
     gw->in_list = calloc(n, sizeof *gw->in_list);
     uint8_t *bufs = malloc((size_t)n * (GW_CONN_IN_BYTES + GW_CONN_OUT_BYTES));
     gw->scratch = malloc((size_t)c->frame_bytes_max + 4096);
-    bool ok = gw->conns && gw->out_list && gw->in_list && bufs && gw->scratch;
+    gw->kafka_scratch = malloc((size_t)c->frame_bytes_max);
+    bool ok = gw->conns && gw->out_list && gw->in_list && bufs && gw->scratch && gw->kafka_scratch;
     for (int i = 0; ok && i < GW_BIG_BUFFERS; i++) {
         gw->big[i] = malloc((size_t)c->frame_bytes_max + 4096);
         ok = gw->big[i] != NULL;
@@ -686,6 +724,7 @@ strom_err gateway_open(struct gateway *gw, struct io *io, const struct node_conf
     gw->registry = shm->registry;
     gw->event = shm->gateway_events[index];
     gw->now_ns = io_clock_monotonic_ns(io);
+    gw->proto_wait_ns = UINT64_MAX;
     strom_err err = gw_alloc(gw);
     if (!err) {
         err = io_poller_create(io, &gw->poller);
@@ -707,8 +746,13 @@ strom_err gateway_open(struct gateway *gw, struct io *io, const struct node_conf
         gw->log_sync = gw->log_head;
         err = gw_listen(gw, &c->listen, &gw_native_protocol);
     }
+    if (!err && c->kafka.enabled) {
+        err = kgw_open(gw);
+        err = err ? err : gw_listen(gw, &c->kafka, &gw_kafka_protocol);
+    }
     if (!err) {
         gw->counters->port = gw->listeners[0].port;
+        gw->counters->kafka_port = c->kafka.enabled ? gw->listeners[1].port : 0;
     }
     return err;
 }

@@ -21,10 +21,7 @@
  * or backpressure (the gateway stops reading that socket), never unbounded memory.
  *
  * Protocols: a listener has a protocol handler table (struct gw_protocol); the native protocol is
- * gateway_native.c. A second protocol (Kafka, port 9092) is added as another listener with its
- * own table: a gateway_kafka.c that defines its struct gw_protocol, turns its requests into
- * gw_request_submit calls and its answers into on_answer, and one gw_listen call in gateway_open
- * for config->kafka (node_config_check refuses --kafka until then).
+ * gateway_native.c, the Kafka protocol (port 9092) gateway_kafka.c with its own table.
  */
 #ifndef STROM_NODE_GATEWAY_H
 #define STROM_NODE_GATEWAY_H
@@ -40,11 +37,12 @@
 
 struct io;
 struct store;
+struct kgw;
 struct gateway;
 struct gw_conn;
 struct gw_pending;
 
-#define GW_LISTENERS_MAX    2             /* native, and later Kafka */
+#define GW_LISTENERS_MAX    2             /* native, Kafka */
 #define GW_CONN_IN_BYTES    (256u * 1024) /* input buffer of a connection */
 #define GW_CONN_OUT_BYTES   (256u * 1024) /* output buffer of a connection */
 #define GW_BIG_BUFFERS      8             /* buffers of frame_bytes_max for larger frames */
@@ -76,6 +74,18 @@ struct gw_protocol {
                       const struct node_batch *b);
     /* A new connection: the greeting or nothing. */
     void (*on_open)(struct gateway *gw, struct gw_conn *c);
+    /* The rest is optional (NULL: not used; the native protocol uses none of it). */
+    /* The connection closes: the protocol forgets what it kept for it. */
+    void (*on_close)(struct gateway *gw, struct gw_conn *c);
+    /* Bytes of the whole frame at the start of in[0, len) once its length prefix is there, else 0
+     * (NULL: the native protocol's little-endian u32 frame length). Moves large frames to a big
+     * buffer. */
+    uint32_t (*frame_bytes)(const uint8_t *in, uint32_t len);
+    /* Once per gateway turn, after the node log's cursors: the protocol's timers and the
+     * connections it resumes. Returns the ns until it needs a turn again (UINT64_MAX: none). */
+    uint64_t (*on_turn)(struct gateway *gw);
+    /* A batch entry passed a cursor of the node log (the sync cursor: once durable). */
+    void (*on_log)(struct gateway *gw, const struct ring_entry *e, bool sync_cursor);
 };
 
 struct gw_listener {
@@ -100,6 +110,9 @@ struct gw_conn {
     const struct gw_protocol *proto;
     bool hello_done;   /* native: hello answered */
     bool read_blocked; /* the last input turn stopped for lack of room */
+    bool parked;       /* with read_blocked: the protocol waits for an event of its own (an
+                          answer, data, a timer) and resumes c itself (gw_conn_resume); the
+                          gateway does not retry it every turn */
     bool polled_out;   /* registered for writability */
     bool in_dirty;     /* unparsed input waits (blocked earlier) */
     bool out_listed;   /* on the list of connections with output to send */
@@ -202,8 +215,11 @@ struct gateway {
     uint32_t *live_heads;    /* hash of stream id -> first live read (open addressing of ids) */
     uint64_t *live_keys;
     uint32_t live_slots;
-    uint8_t *scratch;   /* frame_bytes_max + 4096: a batch read from a store */
-    bool requests_full; /* the request ring was full: wait for the sequencer */
+    uint8_t *scratch;       /* frame_bytes_max + 4096: a batch read from a store */
+    uint8_t *kafka_scratch; /* frame_bytes_max: a Kafka batch decompressed for a native reader */
+    struct kgw *kafka;      /* the Kafka protocol's state (gateway_kafka.c); NULL when off */
+    uint64_t proto_wait_ns; /* the protocols' next timer (on_turn), UINT64_MAX when none */
+    bool requests_full;     /* the request ring was full: wait for the sequencer */
     bool stopping;
     uint64_t stop_ns;
     uint64_t swept_ns;                       /* last sweep of closing connections */
@@ -240,6 +256,11 @@ strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type
 bool gw_pending_push(struct gateway *gw, const struct gw_pending *p);
 /* The connection of index and generation, or NULL when it closed since. */
 struct gw_conn *gw_conn_get(struct gateway *gw, uint32_t index, uint32_t generation);
+/* A parked connection's protocol has news: parse its input again (and read on). */
+void gw_conn_resume(struct gateway *gw, struct gw_conn *c);
+/* The store (read-only) of the commit that owns stream_id, opened when first needed; NULL when it
+ * cannot be opened now (its commit has not made it yet). */
+struct store *gw_store_of(struct gateway *gw, uint64_t stream_id);
 
 /* Reads (gateway_read.c). */
 void gw_reads_init(struct gateway *gw);
@@ -260,5 +281,10 @@ void gw_reads_lapped(struct gateway *gw, bool sync_cursor);
 
 /* The native protocol. */
 extern const struct gw_protocol gw_native_protocol;
+
+/* The Kafka protocol (gateway_kafka.c): its state is made by kgw_open before it listens. Errors:
+ * NO_MEMORY. */
+extern const struct gw_protocol gw_kafka_protocol;
+strom_err kgw_open(struct gateway *gw);
 
 #endif

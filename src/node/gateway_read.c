@@ -15,6 +15,11 @@
  * switch to live happens in the same turn as the watermark is read, and a cursor passes a batch
  * only after its offsets are below that watermark (the commit publishes durable_next before its
  * durable position), so no batch falls between the two modes.
+ *
+ * A batch a Kafka client produced (NODE_FLAG_KAFKA) holds a RecordBatch: it is delivered as a
+ * native message set converted from its records (kconv.h), from the read's next offset on and in
+ * pieces that fit the read's credit, so such a delivery may end inside the batch; the read then
+ * takes the rest from the store.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "io/io.h"
 #include "node/commit.h"
 #include "node/gateway.h"
+#include "node/kconv.h"
 #include "proto/frame.h"
 #include "store/store.h"
 
@@ -243,26 +249,78 @@ void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c) {
 /* --- delivering --------------------------------------------------------------------------------
  */
 
-/* Writes a deliver frame for batch b with its message set into c's output, uncommitted; returns
- * its length, or 0 when there is no room now. */
-static uint32_t deliver_write(struct gateway *gw, struct gw_conn *c, const struct gw_read *r,
-                              const struct node_batch *b, const uint8_t *msgs) {
-    uint32_t bytes = (uint32_t)proto_deliver_frame_bytes(b->messages_bytes);
-    if (!gw_out_reserve(gw, c, bytes, false)) {
-        return 0;
-    }
-    uint8_t *p = c->out + c->out_len;
+/* The header and fixed fields of a deliver frame for b, with set_bytes of set, at p. */
+static uint8_t *deliver_head(uint8_t *p, const struct gw_read *r, const struct node_batch *b,
+                             uint32_t bytes, uint64_t base_offset, uint32_t count,
+                             uint32_t set_bytes) {
     struct proto_header h = {
         .frame_bytes = bytes, .type = PROTO_DELIVER, .request_id = r->client_request};
     proto_header_write(p, &h);
     p += PROTO_HEADER_BYTES;
     memcpy(p, &b->stream_id, 8); /* little-endian hosts (nodelog.h) */
-    memcpy(p + 8, &b->base_offset, 8);
-    memcpy(p + 16, &b->count, 4);
+    memcpy(p + 8, &base_offset, 8);
+    memcpy(p + 16, &count, 4);
     memcpy(p + 20, &b->timestamp_ns, 8);
-    memcpy(p + 28, &b->messages_bytes, 4);
-    memcpy(p + 32, msgs, b->messages_bytes);
-    return bytes;
+    memcpy(p + 28, &set_bytes, 4);
+    return p + 32;
+}
+
+/* A delivery written: its frame bytes, the offset after its last message, its set's bytes. */
+struct deliver_out {
+    uint32_t bytes; /* 0: no room now (nothing written) */
+    uint64_t end;
+    uint32_t set_bytes;
+};
+
+/* The deliver frame of a Kafka batch: its records from r->next on, as a native set no larger
+ * than the read's credit (at least one record). */
+static strom_err deliver_kafka(struct gateway *gw, struct gw_conn *c, const struct gw_read *r,
+                               const struct node_batch *b, const uint8_t *msgs,
+                               struct deliver_out *out) {
+    struct kconv_kafka k;
+    struct kconv_piece piece;
+    uint64_t limit = gw->config->frame_bytes_max - PROTO_HEADER_BYTES - 64;
+    uint64_t credit = r->credit > 0 ? (uint64_t)r->credit : 1;
+    strom_err err = kconv_kafka_open(&k, msgs, b->messages_bytes, gw->kafka_scratch,
+                                     gw->config->frame_bytes_max);
+    if (!err) {
+        err = kconv_kafka_measure(&k, r->next, credit < limit ? credit : limit, &piece);
+    }
+    if (!err && piece.set_bytes > limit) {
+        err = STROM_ERR_TOO_LARGE; /* one record above the frame limit as a native message */
+    }
+    if (err) {
+        return err == STROM_ERR_END ? STROM_ERR_CORRUPT : err; /* the batch holds r->next */
+    }
+    uint32_t bytes = (uint32_t)proto_deliver_frame_bytes(piece.set_bytes);
+    *out =
+        (struct deliver_out){.end = piece.first_offset + piece.count, .set_bytes = piece.set_bytes};
+    if (gw_out_reserve(gw, c, bytes, false)) {
+        uint8_t *p = deliver_head(c->out + c->out_len, r, b, bytes, piece.first_offset, piece.count,
+                                  piece.set_bytes);
+        kconv_kafka_write(&k, &piece, p);
+        out->bytes = bytes;
+    }
+    return STROM_OK;
+}
+
+/* Writes a deliver frame for batch b with its message set into c's output, uncommitted (out->bytes
+ * 0 when there is no room now). Errors: a Kafka batch that cannot be converted (kconv.h). */
+static strom_err deliver_write(struct gateway *gw, struct gw_conn *c, const struct gw_read *r,
+                               const struct node_batch *b, const uint8_t *msgs,
+                               struct deliver_out *out) {
+    if (b->flags & NODE_FLAG_KAFKA) {
+        return deliver_kafka(gw, c, r, b, msgs, out);
+    }
+    uint32_t bytes = (uint32_t)proto_deliver_frame_bytes(b->messages_bytes);
+    *out = (struct deliver_out){.end = b->base_offset + b->count, .set_bytes = b->messages_bytes};
+    if (gw_out_reserve(gw, c, bytes, false)) {
+        uint8_t *p = deliver_head(c->out + c->out_len, r, b, bytes, b->base_offset, b->count,
+                                  b->messages_bytes);
+        memcpy(p, msgs, b->messages_bytes);
+        out->bytes = bytes;
+    }
+    return STROM_OK;
 }
 
 /* After a delivered batch ending at end: moves r on; ends it at its `to`. true if it ended. */
@@ -293,16 +351,17 @@ void gw_reads_live(struct gateway *gw, const struct ring_entry *e, bool sync_cur
         }
         struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
         strom_assert(c != NULL); /* reads close with their connection */
-        uint32_t bytes = b.base_offset <= r->next && r->credit > 0
-                             ? deliver_write(gw, c, r, &b, e->body + sizeof b)
-                             : 0;
-        if (bytes == 0 || ring_reader_check(cursor, e) != STROM_OK) {
-            live_remove(gw, r); /* missed it: catch up from the store */
+        struct deliver_out d = {0};
+        strom_err err = b.base_offset <= r->next && r->credit > 0
+                            ? deliver_write(gw, c, r, &b, e->body + sizeof b, &d)
+                            : STROM_OK;
+        if (err || d.bytes == 0 || ring_reader_check(cursor, e) != STROM_OK) {
+            live_remove(gw, r); /* missed it (or cannot convert it): the store path decides */
             catchup_add(gw, r);
             continue;
         }
-        gw_out_commit(gw, c, bytes);
-        read_advance(gw, r, end, b.messages_bytes);
+        gw_out_commit(gw, c, d.bytes);
+        read_advance(gw, r, d.end, d.set_bytes);
     }
 }
 
@@ -319,7 +378,7 @@ void gw_reads_lapped(struct gateway *gw, bool sync_cursor) {
 /* --- catch-up from the stores -------------------------------------------------------------------
  */
 
-static struct store *read_store(struct gateway *gw, uint64_t stream_id) {
+struct store *gw_store_of(struct gateway *gw, uint64_t stream_id) {
     uint32_t k = node_commit_of(stream_id, gw->config->commits);
     if (gw->stores[k] == NULL) {
         char dir[NODE_DIR_BYTES_MAX + 32];
@@ -357,7 +416,7 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
         return false;
     }
     *active = true;
-    struct store *s = read_store(gw, r->stream_id);
+    struct store *s = gw_store_of(gw, r->stream_id);
     struct store_cursor *cur = &gw->read_cursors[r->index];
     if (cur->offset != r->next) {
         store_cursor_init(cur, r->stream_id, r->next);
@@ -385,19 +444,22 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
     }
     struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
     strom_assert(c != NULL);
-    uint32_t bytes = err ? 0 : deliver_write(gw, c, r, b, gw->scratch + sizeof *b);
+    struct deliver_out d = {0};
+    err = err ? err : deliver_write(gw, c, r, b, gw->scratch + sizeof *b, &d);
     if (err) {
         read_detach(gw, r);
         read_end(gw, r, err);
         return false;
     }
-    if (bytes == 0) {
-        cur->offset = r->next; /* no room: read it again next time */
-        store_cursor_init(cur, r->stream_id, r->next);
+    if (d.bytes == 0 || d.end < sb.base_offset + sb.message_count) {
+        /* no room (read it again next time), or a piece of a converted batch (the rest next) */
+        store_cursor_init(cur, r->stream_id, d.bytes == 0 ? r->next : d.end);
+    }
+    if (d.bytes == 0) {
         return false;
     }
-    gw_out_commit(gw, c, bytes);
-    read_advance(gw, r, sb.base_offset + sb.message_count, b->messages_bytes);
+    gw_out_commit(gw, c, d.bytes);
+    read_advance(gw, r, d.end, d.set_bytes);
     return true;
 }
 

@@ -44,10 +44,17 @@ enum node_flags {
     NODE_FLAG_SYNC = 1u << 0,      /* the answer waits for the disk (ack level sync) */
     NODE_FLAG_DUPLICATE = 1u << 1, /* answer: a retry; the offsets are the first application's */
     NODE_FLAG_CREATED = 1u << 2,   /* answer to a create: the stream is new */
+    NODE_FLAG_KAFKA = 1u << 3,     /* the message set is one Kafka RecordBatch v2 (gateway_kafka.c):
+                                      the sequencer writes its base offset and leader epoch in place */
+    NODE_FLAG_SYSTEM = 1u << 4,    /* a gateway's own record for /sys/groups/ (Kafka groups): that
+                                      prefix may be appended to and is created on demand */
 };
 
 /* No gateway: a batch the sequencer made itself (a /sys/cmd record of an auto-create). */
 #define NODE_GATEWAY_NONE UINT16_MAX
+
+/* Request flags the sequencer carries over into the batch or answer. */
+#define NODE_FLAGS_CARRIED (NODE_FLAG_SYNC | NODE_FLAG_KAFKA)
 
 /* A request from a gateway. Followed by path_len bytes of path, zero padding to a multiple of 8,
  * then messages_bytes of message set. */
@@ -61,7 +68,7 @@ struct node_request {
     uint32_t messages_bytes; /* bytes of the message set */
     uint16_t path_len;       /* 0 when stream_id names the stream */
     uint8_t ack;             /* ack level: nodes (1 on a single node) */
-    uint8_t flags;           /* enum node_flags (NODE_FLAG_SYNC) */
+    uint8_t flags;           /* enum node_flags (SYNC, KAFKA, SYSTEM) */
     uint32_t reserved;       /* zero */
 };
 _Static_assert(sizeof(struct node_request) == 48, "node_request layout");

@@ -14,9 +14,11 @@
 #include "node/path.h"
 #include "node/commit.h"
 #include "node/supervisor.h"
+#include "kafka/record_batch.h"
 #include "store/store.h"
 
-#define SYS_PREFIX "/sys/"
+#define SYS_PREFIX    "/sys/"
+#define GROUPS_PREFIX "/sys/groups/" /* Kafka groups: written by gateways (NODE_FLAG_SYSTEM) */
 
 strom_err sequencer_open(struct sequencer *s, struct io *io, const struct node_config *c,
                          const struct node_shm *shm) {
@@ -130,6 +132,11 @@ static strom_err seq_publish(struct sequencer *s, uint16_t type, struct node_bat
     if (b->messages_bytes > 0) {
         memcpy((uint8_t *)dst + sizeof *b, msgs, b->messages_bytes);
     }
+    if (type == NODE_ENTRY_BATCH && (b->flags & NODE_FLAG_KAFKA)) {
+        /* A Kafka batch gets its offsets in place (outside its CRC); the gateway checked it. */
+        kafka_batch_assign((uint8_t *)dst + sizeof *b, b->messages_bytes, (int64_t)b->base_offset,
+                           (int32_t)b->epoch);
+    }
     ring_publish(&s->log, type, NULL);
     seq_apply(s, type, (const struct node_batch *)dst, (const uint8_t *)dst + sizeof *b);
     return STROM_OK;
@@ -168,7 +175,7 @@ static struct node_batch seq_answer_for(const struct seq_request *r, strom_err e
                                .error = (uint32_t)err,
                                .gateway = (uint16_t)r->gateway,
                                .ack = r->req->ack,
-                               .flags = (uint8_t)(r->req->flags & NODE_FLAG_SYNC)};
+                               .flags = (uint8_t)(r->req->flags & NODE_FLAGS_CARRIED)};
 }
 
 /* Creates the stream path (not registered yet) by publishing its /sys/cmd record. */
@@ -224,6 +231,11 @@ static strom_err seq_resolve(struct sequencer *s, const struct seq_request *r, b
     }
     bool sys = req->path_len >= sizeof SYS_PREFIX - 1 &&
                memcmp(r->path, SYS_PREFIX, sizeof SYS_PREFIX - 1) == 0;
+    if (sys && (req->flags & NODE_FLAG_SYSTEM) && req->path_len > sizeof GROUPS_PREFIX - 1 &&
+        memcmp(r->path, GROUPS_PREFIX, sizeof GROUPS_PREFIX - 1) == 0) {
+        sys = false; /* a gateway's group record: an ordinary stream, created on demand */
+        create = true;
+    }
     if (registry_find(&s->registry, r->path, req->path_len, id)) {
         return sys ? STROM_ERR_UNSUPPORTED : STROM_OK;
     }

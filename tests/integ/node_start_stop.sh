@@ -29,7 +29,7 @@ free_port() {
 # start: runs a node in the background and waits (at most 20 s) for its readiness line.
 start() {
   : >"$work/log"
-  "$STROM" node --data "$work/data" --listen "127.0.0.1:$port" --frame-bytes-max 1M \
+  "$STROM" node --data "$work/data" --listen "127.0.0.1:$port" --kafka off --frame-bytes-max 1M \
     --log-bytes 8M --request-bytes 8M --streams-max 4096 --paths-bytes 1M 2>"$work/log" &
   node_pid=$!
   for _ in $(seq 1 200); do

@@ -27,7 +27,8 @@ Test(node_config, defaults_are_the_documented_ones) {
     cr_assert_str_eq(c.data_dir, "./strom-data");
     cr_assert_str_eq(c.listen.host, "127.0.0.1");
     cr_assert_eq(c.listen.port, 7420);
-    cr_assert(!c.kafka.enabled);
+    cr_assert(c.kafka.enabled);
+    cr_assert_eq(c.kafka.port, 9092);
     cr_assert_eq(c.gateways, 1);
     cr_assert_eq(c.commits, 1);
     cr_assert_eq(c.fsync, NODE_FSYNC_ALWAYS);

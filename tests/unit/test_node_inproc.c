@@ -31,6 +31,7 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
     node_config_defaults(&cfg);
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
     cfg.listen.port = 0;
+    cfg.kafka.enabled = false; /* the native protocol only */
     cfg.streams_max = 1024;
     cfg.paths_bytes = 65536;
     cfg.producers_max = 256;
