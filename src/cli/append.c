@@ -1,5 +1,9 @@
 /*
- * append.c: `strom append PATH [--server HOST:PORT] [--ack N] [--no-sync] [MESSAGE...]`.
+ * append.c: `strom append PATH [--server HOST:PORT] [--ack N] [--no-sync] [--key-sep C]
+ * [--header NAME=VALUE]... [MESSAGE...]`.
+ *
+ * --key-sep C splits each message at its first C into key and payload (a message without C has
+ * no key); every --header is given to every message (a Kafka consumer sees keys and headers).
  *
  * With MESSAGE arguments, appends them as one batch. Without, reads stdin and appends one message
  * per line (the '\n' removed), in batches of up to APPEND_BATCH_MSGS_MAX lines or
@@ -26,14 +30,17 @@ struct append_run {
     strom_client *c;
     const char *path;
     uint32_t ack;
-    uint64_t count;         /* messages acknowledged */
-    uint64_t first;         /* lowest offset acknowledged */
-    uint64_t last;          /* highest offset acknowledged */
-    uint64_t failed;        /* messages whose append failed */
-    strom_err err;          /* the first error */
-    uint64_t line_no;       /* lines read from stdin */
+    uint64_t count;                                 /* messages acknowledged */
+    uint64_t first;                                 /* lowest offset acknowledged */
+    uint64_t last;                                  /* highest offset acknowledged */
+    uint64_t failed;                                /* messages whose append failed */
+    strom_err err;                                  /* the first error */
+    uint64_t line_no;                               /* lines read from stdin */
+    int key_sep;                                    /* --key-sep, or -1 */
+    struct strom_header headers[STROM_HEADERS_MAX]; /* --header, for every message */
+    uint32_t header_count;
     struct strom_msg *msgs; /* the batch being filled: APPEND_BATCH_MSGS_MAX */
-    size_t *starts;         /* where each message's payload starts in bytes */
+    size_t *starts;         /* where each message's key (then payload) starts in bytes */
     uint32_t msg_count;
     char *bytes; /* its payload bytes */
     size_t bytes_used;
@@ -83,7 +90,12 @@ static strom_err append_flush(struct append_run *run) {
     if (run->msg_count > 0) {
         /* Payload pointers are set only now: run->bytes may have moved while filling. */
         for (uint32_t i = 0; i < run->msg_count; i++) {
-            run->msgs[i].payload = run->bytes != NULL ? run->bytes + run->starts[i] : "";
+            struct strom_msg *m = &run->msgs[i];
+            const char *at = run->bytes != NULL ? run->bytes + run->starts[i] : "";
+            m->key = m->key_bytes > 0 ? at : NULL;
+            m->payload = at + m->key_bytes;
+            m->headers = run->header_count > 0 ? run->headers : NULL;
+            m->header_count = run->header_count;
         }
         err = append_queue(run, run->msgs, run->msg_count);
         run->msg_count = 0;
@@ -112,7 +124,15 @@ static strom_err append_line(struct append_run *run, const char *line, size_t le
         run->bytes_cap = cap;
     }
     memcpy(run->bytes + run->bytes_used, line, len);
-    run->msgs[run->msg_count] = (struct strom_msg){.payload_bytes = (uint32_t)len};
+    const char *sep = run->key_sep >= 0 ? memchr(line, run->key_sep, len) : NULL;
+    uint32_t key = sep != NULL ? (uint32_t)(sep - line) : 0;
+    if (sep != NULL) {
+        /* the key, then the payload after the separator, back to back */
+        memmove(run->bytes + run->bytes_used + key, run->bytes + run->bytes_used + key + 1,
+                len - key - 1);
+    }
+    run->msgs[run->msg_count] = (struct strom_msg){
+        .key_bytes = key, .payload_bytes = (uint32_t)(len - key - (sep != NULL ? 1 : 0))};
     run->starts[run->msg_count] = run->bytes_used;
     run->msg_count++;
     run->bytes_used += len;
@@ -165,8 +185,32 @@ static strom_err append_args(struct append_run *run, char **args, int n) {
 
 static void append_usage(void) {
     fprintf(stderr, "usage: strom append PATH [--server HOST:PORT] [--ack N] [--no-sync] "
-                    "[MESSAGE...]\n"
+                    "[--key-sep C]\n"
+                    "                    [--header NAME=VALUE]... [MESSAGE...]\n"
                     "  without MESSAGE, appends one message per line of stdin\n");
+}
+
+/* --key-sep C or --header NAME=VALUE; false (after saying why) when it is not valid. */
+static bool append_option(struct append_run *run, int opt, const char *arg) {
+    if (opt == 'k') {
+        run->key_sep = strlen(arg) == 1 ? (unsigned char)arg[0] : -1;
+        if (run->key_sep < 0) {
+            fprintf(stderr, "strom append: --key-sep takes one character, not '%s'\n", arg);
+        }
+        return run->key_sep >= 0;
+    }
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg || run->header_count == STROM_HEADERS_MAX) {
+        fprintf(stderr, "strom append: --header takes NAME=VALUE (at most %u of them), not '%s'\n",
+                STROM_HEADERS_MAX, arg);
+        return false;
+    }
+    run->headers[run->header_count++] =
+        (struct strom_header){.name = arg,
+                              .name_bytes = (uint32_t)(eq - arg),
+                              .value = eq + 1,
+                              .value_bytes = (uint32_t)strlen(eq + 1)};
+    return true;
 }
 
 /* Prints the closing line and says what failed. */
@@ -195,15 +239,22 @@ int cli_append(int argc, char **argv) {
     static const struct option options[] = {{"server", required_argument, NULL, 's'},
                                             {"ack", required_argument, NULL, 'a'},
                                             {"no-sync", no_argument, NULL, 'n'},
+                                            {"key-sep", required_argument, NULL, 'k'},
+                                            {"header", required_argument, NULL, 'H'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     const char *server = NULL;
     uint32_t nodes = 1;
     bool sync = true;
+    struct append_run run = {.key_sep = -1};
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt == 's') {
+        if (opt == 'k' || opt == 'H') {
+            if (!append_option(&run, opt, optarg)) {
+                return CLI_EXIT_USAGE;
+            }
+        } else if (opt == 's') {
             server = optarg;
         } else if (opt == 'a') {
             if (!cli_parse_ack("append", optarg, &nodes)) {
@@ -220,7 +271,8 @@ int cli_append(int argc, char **argv) {
         append_usage();
         return CLI_EXIT_USAGE;
     }
-    struct append_run run = {.path = argv[optind], .ack = nodes | (sync ? 0 : STROM_NO_SYNC)};
+    run.path = argv[optind];
+    run.ack = nodes | (sync ? 0 : STROM_NO_SYNC);
     if (!cli_check_path("append", run.path)) {
         return CLI_EXIT_USAGE;
     }

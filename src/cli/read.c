@@ -5,7 +5,9 @@
  * Prints the messages of a stream from --from (default 0) up to --to or, without --follow, the
  * end the stream has when the read starts. raw prints each payload on its own line; ssim prints
  *   strom.msg  stream:PATH  offset:N  ts:NS  payload:VALUE
- * with the payload quoted as ssim needs. With --follow it runs until --to, SIGINT or SIGTERM.
+ * with the payload quoted as ssim needs, and before the payload the message's client_ts:NS,
+ * key:KEY and header.I:NAME=VALUE fields when it has them (Kafka records do). With --follow it runs
+ * until --to, SIGINT or SIGTERM.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -38,9 +40,34 @@ struct read_run {
     size_t line_cap;
 };
 
+/* Writes the message's client timestamp, key and headers, when it has them: client_ts:NS key:K
+ * header.0:NAME=VALUE ... (a Kafka record's timestamp, key and headers). */
+static void read_print_extras(struct strom_ssim_writer *w, const struct strom_msg *m, char *tmp) {
+    if (m->client_ts_ns != 0) {
+        strom_ssim_write_u64(w, "client_ts", m->client_ts_ns);
+    }
+    if (m->key_bytes > 0) {
+        strom_ssim_write_bytes(w, "key", m->key, m->key_bytes);
+    }
+    for (uint32_t i = 0; i < m->header_count; i++) {
+        const struct strom_header *h = &m->headers[i];
+        char name[32];
+        snprintf(name, sizeof name, "header.%u", i);
+        memcpy(tmp, h->name, h->name_bytes);
+        tmp[h->name_bytes] = '=';
+        memcpy(tmp + h->name_bytes + 1, h->value, h->value_bytes);
+        strom_ssim_write_bytes(w, name, tmp, (size_t)h->name_bytes + 1 + h->value_bytes);
+    }
+}
+
 /* Prints one message as an ssim line (the buffer grows to fit: every payload byte may take 4). */
 static strom_err read_print_ssim(struct read_run *run, const struct strom_msg *m) {
-    size_t need = 4 * (size_t)m->payload_bytes + 4 * strlen(run->path) + 256;
+    size_t extra = m->key_bytes;
+    for (uint32_t i = 0; i < m->header_count; i++) {
+        extra += (size_t)m->headers[i].name_bytes + m->headers[i].value_bytes + 32;
+    }
+    size_t need = 4 * ((size_t)m->payload_bytes + extra) + 4 * strlen(run->path) + 256;
+    need += extra + 1; /* a header's name=value is put together after the line */
     if (need > run->line_cap) {
         char *line = realloc(run->line, need);
         if (line == NULL) {
@@ -50,11 +77,12 @@ static strom_err read_print_ssim(struct read_run *run, const struct strom_msg *m
         run->line_cap = need;
     }
     struct strom_ssim_writer w;
-    strom_ssim_writer_init(&w, run->line, run->line_cap);
+    strom_ssim_writer_init(&w, run->line, run->line_cap - extra - 1);
     strom_ssim_write_type(&w, "strom.msg");
     strom_ssim_write_str(&w, "stream", run->path);
     strom_ssim_write_u64(&w, "offset", m->offset);
     strom_ssim_write_u64(&w, "ts", m->ts_ns);
+    read_print_extras(&w, m, run->line + run->line_cap - extra - 1);
     strom_ssim_write_bytes(&w, "payload", m->payload, m->payload_bytes);
     strom_err err = strom_ssim_writer_end(&w);
     if (err == STROM_OK && fwrite(run->line, 1, w.bytes_used, stdout) != w.bytes_used) {
