@@ -79,6 +79,7 @@ integ: $(INTEG_BIN) $(STROM)
 $(BUILD)/test/integ/%: $(BUILD)/obj/tests/integ/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/test/integ/kafka_group: LDLIBS += -lrdkafka
 
 benches: $(BENCH_BIN) $(STROM) $(if $(HARNESS_SRC),$(HARNESS))
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)

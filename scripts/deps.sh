@@ -8,7 +8,7 @@ packages=(
   build-essential clang clang-format libclang-rt-14-dev
   libcriterion-dev liburing-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev
-  kcat librdkafka-dev python3 python3-kafka
+  kcat librdkafka-dev python3 python3-kafka nodejs
   nats-server libnats-dev redis-server libhiredis-dev
   gnuplot hyperfine
 )
@@ -19,13 +19,23 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-echo "deps: installing ${missing[*]}" >&2
-if ! $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
-  $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+install() {
+  echo "deps: installing $*" >&2
+  if ! $sudo apt-get install -y -qq "$@" >/dev/null 2>&1; then
+    $sudo apt-get update -qq >/dev/null
+    $sudo apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+[ ${#missing[@]} -eq 0 ] || install "${missing[@]}"
+
+# kafkajs (the Kafka tests' third client) from npm into tests/kafkajs/node_modules (git-ignored),
+# at the version tests/kafkajs/package.json pins. A nodejs without its own npm gets Debian's.
+cd "$(dirname "$0")/.."
+if [ ! -d tests/kafkajs/node_modules/kafkajs ]; then
+  command -v npm >/dev/null || install npm
+  echo "deps: npm install (tests/kafkajs)" >&2
+  (cd tests/kafkajs && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
