@@ -23,8 +23,10 @@ strom_err kgw_open(struct gateway *gw) {
     }
     gw->kafka = k;
     k->conns = calloc(cfg->connections_max, sizeof *k->conns);
-    k->arena_mem = malloc(KGW_ARENA_BYTES);
-    k->fetch_cap = cfg->frame_bytes_max;
+    k->arena_mem = malloc(KGW_DECODE_BYTES + KGW_RESPONSE_BYTES);
+    k->reserve_bytes =
+        cfg->frame_bytes_max / 4 < KGW_RESPONSE_HINT ? cfg->frame_bytes_max / 4 : KGW_RESPONSE_HINT;
+    k->fetch_cap = cfg->frame_bytes_max - k->reserve_bytes;
     k->fetch_buf = malloc(k->fetch_cap);
     k->build.records = calloc(KCONV_BUILD_RECORDS_MAX, sizeof *k->build.records);
     k->build.headers = calloc(KCONV_BUILD_HEADERS_MAX, sizeof *k->build.headers);
@@ -36,9 +38,12 @@ strom_err kgw_open(struct gateway *gw) {
         !k->parked || !k->record_buf || !k->fold_scratch) {
         return STROM_ERR_NO_MEMORY; /* the gateway exits; its memory goes with it */
     }
-    kafka_arena_init(&k->arena, k->arena_mem, KGW_ARENA_BYTES);
+    kafka_arena_init(&k->arena, k->arena_mem, KGW_DECODE_BYTES);
+    kafka_arena_init(&k->answer, k->arena_mem + KGW_DECODE_BYTES, KGW_RESPONSE_BYTES);
+    /* A stored batch must fit a request ring entry and, later, a Fetch response. */
     k->limits = kafka_batch_limits_default();
-    uint32_t room = cfg->frame_bytes_max - 1024; /* the request ring's entry around the batch */
+    uint32_t room =
+        k->fetch_cap < cfg->frame_bytes_max - 1024 ? k->fetch_cap : cfg->frame_bytes_max - 1024;
     k->limits.batch_bytes_max = k->limits.batch_bytes_max < room ? k->limits.batch_bytes_max : room;
     bool wildcard = strcmp(cfg->kafka.host, "0.0.0.0") == 0 || strcmp(cfg->kafka.host, "::") == 0;
     snprintf(k->host, sizeof k->host, "%s", wildcard ? "127.0.0.1" : cfg->kafka.host);
@@ -55,9 +60,14 @@ struct kgw_conn *kgw_conn_of(struct gateway *gw, const struct gw_conn *c) {
 }
 
 void *kgw_alloc(struct gateway *gw, size_t count, size_t elem) {
-    void *p = kafka_arena_alloc(&gw->kafka->arena, count * elem + 1);
-    strom_assert(p != NULL); /* responses are bounded by their requests, which the arena held */
+    void *p = kafka_arena_alloc(&gw->kafka->answer, count * elem + 1);
+    strom_assert(p != NULL); /* responses are bounded by their requests (kgw.h) */
     return p;
+}
+
+size_t kgw_alloc_left(const struct gateway *gw) {
+    const struct kafka_arena *a = &gw->kafka->answer;
+    return a->cap - a->used;
 }
 
 /* --- output ----------------------------------------------------------------------------------- */
@@ -159,18 +169,23 @@ static struct kgw_inflight *fifo_at(struct kgw_conn *kc, uint32_t i) {
 static strom_err frame_decode(struct gateway *gw, const uint8_t *in, uint32_t total,
                               struct kafka_request *q) {
     kafka_arena_reset(&gw->kafka->arena);
+    kafka_arena_reset(&gw->kafka->answer);
     return kafka_request_decode(in + KAFKA_FRAME_PREFIX_BYTES, total - KAFKA_FRAME_PREFIX_BYTES,
                                 &gw->kafka->arena, q);
 }
 
-/* Sends what is left of entry f's sub-requests (its frame at in). AGAIN: no room now. */
+/* Sends what is left of entry f's sub-requests: of its request q when given, else of its frame
+ * at in. AGAIN: no room now. */
 static strom_err fifo_submit(struct gateway *gw, struct gw_conn *c, struct kgw_inflight *f,
-                             const uint8_t *in) {
-    struct kafka_request q;
-    strom_err err = frame_decode(gw, in, f->frame_bytes, &q);
-    strom_assert(err == STROM_OK); /* it decoded when it arrived */
-    err = f->api_key == KAFKA_API_PRODUCE ? kgw_produce_submit(gw, c, f, &q)
-                                          : kgw_create_submit(gw, c, f, &q);
+                             const uint8_t *in, const struct kafka_request *q) {
+    struct kafka_request again;
+    if (q == NULL) {
+        strom_err err = frame_decode(gw, in, f->frame_bytes, &again);
+        strom_assert(err == STROM_OK); /* it decoded when it arrived */
+        q = &again;
+    }
+    strom_err err = f->api_key == KAFKA_API_PRODUCE ? kgw_produce_submit(gw, c, f, q)
+                                                    : kgw_create_submit(gw, c, f, q);
     if (err == STROM_OK) {
         f->submitting = false;
         f->responded = f->no_response;
@@ -249,7 +264,7 @@ static enum kgw_done fifo_push(struct gateway *gw, struct gw_conn *c, struct kgw
     kc->results_next += f->units;
     kc->fifo_len++;
     kc->parsed_bytes += total;
-    if (fifo_submit(gw, c, f, in) == STROM_ERR_AGAIN) {
+    if (fifo_submit(gw, c, f, in, q) == STROM_ERR_AGAIN) {
         c->read_blocked = true; /* the rest is sent at the next input turn */
     }
     return KGW_DONE;
@@ -344,7 +359,7 @@ static uint32_t kafka_input(struct gateway *gw, struct gw_conn *c) {
     if (kc->fifo_len > 0 && fifo_at(kc, kc->fifo_len - 1)->submitting) {
         struct kgw_inflight *tail = fifo_at(kc, kc->fifo_len - 1);
         const uint8_t *in = c->in + used + kc->parsed_bytes - tail->frame_bytes;
-        if (fifo_submit(gw, c, tail, in) == STROM_ERR_AGAIN) {
+        if (fifo_submit(gw, c, tail, in, NULL) == STROM_ERR_AGAIN) {
             c->read_blocked = true;
             return used;
         }
@@ -352,8 +367,10 @@ static uint32_t kafka_input(struct gateway *gw, struct gw_conn *c) {
     while (c->state == GW_CONN_OPEN && !c->read_blocked) {
         uint32_t pos = used + kc->parsed_bytes;
         uint32_t frame = 0;
+        /* a frame and its size prefix fit a big input buffer (frame_bytes_max) */
         strom_err err =
-            kafka_frame_peek(c->in + pos, c->in_len - pos, gw->config->frame_bytes_max, &frame);
+            kafka_frame_peek(c->in + pos, c->in_len - pos,
+                             gw->config->frame_bytes_max - KAFKA_FRAME_PREFIX_BYTES, &frame);
         if (err == STROM_ERR_AGAIN) {
             if (kc->fifo_len > 0 && c->in_len == c->in_cap) {
                 park_fifo(c); /* the input is full of requests in flight: wait for answers */

@@ -298,7 +298,9 @@ static strom_err deliver_kafka(struct gateway *gw, struct gw_conn *c, const stru
     if (gw_out_reserve(gw, c, bytes, false)) {
         uint8_t *p = deliver_head(c->out + c->out_len, r, b, bytes, piece.first_offset, piece.count,
                                   piece.set_bytes);
-        kconv_kafka_write(&k, &piece, p);
+        if (!kconv_kafka_write(&k, &piece, p)) {
+            return STROM_ERR_AGAIN; /* the ring entry changed under us: the store path retries */
+        }
         out->bytes = bytes;
     }
     return STROM_OK;

@@ -92,14 +92,19 @@ static uint8_t *put_bytes(uint8_t *p, struct kafka_bytes b) {
     return p + n;
 }
 
-void kconv_kafka_write(const struct kconv_kafka *k, const struct kconv_piece *piece, uint8_t *out) {
+bool kconv_kafka_write(const struct kconv_kafka *k, const struct kconv_piece *piece, uint8_t *out) {
     struct kafka_record_iter it = k->start;
     struct kafka_record rec;
     uint8_t *p = out;
+    uint8_t *end = out + piece->set_bytes;
     uint32_t written = 0;
     while (written < piece->count && kafka_records_next(&it, &rec) == STROM_OK) {
         if ((uint64_t)rec.offset < piece->first_offset) {
             continue;
+        }
+        uint64_t bytes = 0;
+        if (native_bytes(&rec, &bytes) != STROM_OK || bytes > (uint64_t)(end - p)) {
+            return false; /* not what was measured */
         }
         uint64_t ts_ns = rec.timestamp > 0 ? (uint64_t)rec.timestamp * 1000000u : 0;
         memcpy(p, &ts_ns, 8);
@@ -115,8 +120,7 @@ void kconv_kafka_write(const struct kconv_kafka *k, const struct kconv_piece *pi
         p = put_bytes(p, rec.value);
         written++;
     }
-    /* measure walked the same records: the same count and bytes, or the batch changed */
-    strom_assert(written == piece->count && (uint32_t)(p - out) == piece->set_bytes);
+    return written == piece->count && p == end;
 }
 
 /* --- native message set -> Kafka batch -------------------------------------------------------- */

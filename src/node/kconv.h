@@ -15,6 +15,7 @@
 #ifndef STROM_NODE_KCONV_H
 #define STROM_NODE_KCONV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,8 +52,10 @@ strom_err kconv_kafka_open(struct kconv_kafka *k, const uint8_t *batch, uint32_t
 strom_err kconv_kafka_measure(const struct kconv_kafka *k, uint64_t from, uint64_t set_bytes_max,
                               struct kconv_piece *piece);
 
-/* Writes the native set of a piece kconv_kafka_measure returned into out (piece->set_bytes). */
-void kconv_kafka_write(const struct kconv_kafka *k, const struct kconv_piece *piece, uint8_t *out);
+/* Writes the native set of a piece kconv_kafka_measure returned into out (piece->set_bytes);
+ * false when the records no longer match the measure (a batch read from a ring its writer
+ * overwrote meanwhile): out then holds no valid set, and nothing beyond set_bytes was written. */
+bool kconv_kafka_write(const struct kconv_kafka *k, const struct kconv_piece *piece, uint8_t *out);
 
 /* --- native message set -> Kafka batch -------------------------------------------------------- */
 

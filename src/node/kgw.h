@@ -38,9 +38,12 @@
 #include "node/kgroup.h"
 #include "store/store.h"
 
-#define KGW_INFLIGHT_MAX          16           /* pipelined Produce/CreateTopics per connection */
-#define KGW_RESULTS_MAX           1024         /* their units (partitions, topics) per connection */
-#define KGW_ARENA_BYTES           (16u << 20)  /* a decoded request and its response's arrays */
+#define KGW_INFLIGHT_MAX 16         /* pipelined Produce/CreateTopics per connection */
+#define KGW_RESULTS_MAX  1024       /* their units (partitions, topics) per connection */
+#define KGW_DECODE_BYTES (4u << 20) /* a decoded request's arrays (above: closed) */
+#define KGW_RESPONSE_BYTES                                                                         \
+    (24u << 20)                                /* its response's arrays: 4x the request's at most, \
+                                                  plus what Metadata bounds itself */
 #define KGW_RESPONSE_HINT         (64u * 1024) /* output room first asked for a response */
 #define KGW_FETCH_WAIT_MAX_MS     60000      /* longest long poll (a client's max_wait_ms above) */
 #define KGW_NODE_ID               0          /* this node's broker id */
@@ -142,11 +145,13 @@ struct kgw_group {
 
 /* The Kafka protocol's root (one per gateway). */
 struct kgw {
-    struct kgw_conn *conns; /* connections_max */
-    uint8_t *arena_mem;
-    struct kafka_arena arena;
-    uint8_t *fetch_buf; /* record sets of a Fetch response */
-    uint32_t fetch_cap;
+    struct kgw_conn *conns;    /* connections_max */
+    uint8_t *arena_mem;        /* KGW_DECODE_BYTES then KGW_RESPONSE_BYTES */
+    struct kafka_arena arena;  /* decoded requests */
+    struct kafka_arena answer; /* response arrays; both reset with each decode */
+    uint8_t *fetch_buf;        /* record sets of a Fetch response */
+    uint32_t fetch_cap;        /* its size: a response's room less reserve_bytes */
+    uint32_t reserve_bytes;    /* room kept in a Fetch response for all but its record sets */
     struct kconv_build build;
     struct kafka_batch_limits limits; /* of produced batches */
     uint32_t *parked;                 /* connections parked on a Fetch or a group */
@@ -168,8 +173,11 @@ struct kgw {
 struct kgw_conn *kgw_conn_of(struct gateway *gw, const struct gw_conn *c);
 /* Encodes resp into c's output; false when there is no room now. */
 bool kgw_send(struct gateway *gw, struct gw_conn *c, const struct kafka_response *resp);
-/* Arena memory for count elements of elem bytes (never NULL: the arena bounds requests). */
+/* Response memory for count elements of elem bytes (never NULL: KGW_RESPONSE_BYTES bounds
+ * every response by its request, and Metadata checks kgw_alloc_left first). */
 void *kgw_alloc(struct gateway *gw, size_t count, size_t elem);
+/* Bytes kgw_alloc can still hand out for this response. */
+size_t kgw_alloc_left(const struct gateway *gw);
 /* Parks c's head request (header h) until an event of kind wait (deadline_ns: 0 none). */
 void kgw_park(struct gateway *gw, struct gw_conn *c, const struct kafka_request_header *h,
               enum kgw_wait wait, uint64_t deadline_ns);

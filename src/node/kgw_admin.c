@@ -136,6 +136,10 @@ static void metadata_topic(struct gateway *gw, struct gw_conn *c, struct kafka_s
         return;
     }
     int32_t n = kgw_topic_partitions(gw, name);
+    if (kgw_alloc_left(gw) < (size_t)n * sizeof *t->partitions + 4096) {
+        t->error_code = KAFKA_ERR_POLICY_VIOLATION; /* more partitions than one response holds */
+        return;
+    }
     if (n == 0) {
         bool create = may_create && gw->config->auto_create;
         t->error_code =
@@ -173,6 +177,10 @@ static void metadata_all(struct gateway *gw, struct gw_conn *c, struct kafka_met
         size_t len = 0;
         const char *path = registry_path(&gw->registry, id, &len);
         struct kafka_str t = topic_of_first(path, len);
+        size_t need = KGW_CREATE_PARTITIONS_MAX * sizeof(struct kafka_metadata_partition) + 4096;
+        if (t.len > 0 && kgw_alloc_left(gw) < need) {
+            break; /* as many topics as one response holds */
+        }
         if (t.len > 0) {
             metadata_topic(gw, c, t, false, &b->topics[b->topics_count++]);
         }

@@ -352,6 +352,19 @@ static bool fetch_send(struct gateway *gw, struct gw_conn *c, const struct kafka
     return kgw_send(gw, c, r);
 }
 
+/* The bytes of record sets a response to m may hold: a frame less its other fields (the part of
+ * those beyond the reserve comes out of the record sets). */
+static uint32_t fetch_records_cap(const struct gateway *gw, const struct kafka_fetch_request *m) {
+    uint64_t overhead = 1024;
+    for (int32_t t = 0; t < m->topics_count; t++) {
+        overhead +=
+            (uint64_t)m->topics[t].topic.len + 16 + 64u * (uint64_t)m->topics[t].partitions_count;
+    }
+    const struct kgw *k = gw->kafka;
+    uint64_t beyond = overhead > k->reserve_bytes ? overhead - k->reserve_bytes : 0;
+    return beyond < k->fetch_cap ? k->fetch_cap - (uint32_t)beyond : 0;
+}
+
 enum kgw_done kgw_fetch(struct gateway *gw, struct gw_conn *c, const struct kafka_request *q) {
     const struct kafka_fetch_request *m = &q->body.fetch;
     struct kgw_conn *kc = kgw_conn_of(gw, c);
@@ -359,7 +372,7 @@ enum kgw_done kgw_fetch(struct gateway *gw, struct gw_conn *c, const struct kafk
     wait_ms = wait_ms < KGW_FETCH_WAIT_MAX_MS ? wait_ms : KGW_FETCH_WAIT_MAX_MS;
     uint64_t deadline = kgw_park_is(kc, &q->header) ? kc->park.deadline_ns
                                                     : gw->now_ns + (uint64_t)wait_ms * 1000000u;
-    uint32_t cap = gw->kafka->fetch_cap - KGW_RESPONSE_HINT;
+    uint32_t cap = fetch_records_cap(gw, m);
     uint32_t max = m->max_bytes > 0 && (uint32_t)m->max_bytes < cap ? (uint32_t)m->max_bytes : cap;
     struct fetch_fill ff = {.budget = max};
     struct kafka_response r = {.api_key = q->header.api_key,
