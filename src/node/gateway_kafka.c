@@ -486,6 +486,16 @@ static bool durable_moved(struct gateway *gw) {
     return moved;
 }
 
+/* True when a stream a parked Fetch watches has a new high watermark. */
+static bool fetch_moved(const struct gateway *gw, const struct kgw_park *p) {
+    bool moved = p->watch_all;
+    for (uint32_t i = 0; i < p->watch_count && !moved; i++) {
+        const struct node_stream *st = registry_stream(&gw->registry, p->watch_id[i]);
+        moved = __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE) != p->watch_hw[i];
+    }
+    return moved;
+}
+
 /* Drops connections that no longer wait from the parked list; returns its length. */
 static uint32_t parked_compact(struct gateway *gw) {
     struct kgw *k = gw->kafka;
@@ -513,7 +523,8 @@ static uint64_t kafka_turn(struct gateway *gw) {
     for (uint32_t i = 0; i < n; i++) {
         struct gw_conn *c = &gw->conns[k->parked[i]];
         struct kgw_conn *kc = &k->conns[k->parked[i]];
-        bool due = gw->now_ns >= kc->park.deadline_ns || (kc->park.wait == KGW_WAIT_FETCH && moved);
+        bool due = gw->now_ns >= kc->park.deadline_ns ||
+                   (kc->park.wait == KGW_WAIT_FETCH && moved && fetch_moved(gw, &kc->park));
         if (due && c->parked) {
             gw_conn_resume(gw, c);
         } else if (kc->park.deadline_ns != UINT64_MAX) {

@@ -52,6 +52,7 @@
 #define KGW_CREATE_PARTITIONS_MAX 10000      /* partitions of one CreateTopics topic */
 #define KGW_METADATA_TOPICS_MAX   65536      /* topics listed by one Metadata for all topics */
 #define KGW_GROUPS_MAX            64         /* groups whose state one gateway holds */
+#define KGW_FETCH_WATCH_MAX       8          /* streams a parked Fetch watches one by one */
 #define KGW_TICK_MIN_NS           100000000u /* at most one tick record per group per 100 ms */
 
 /* Tags of the gateway's pending requests (gw_pending.frame_type) for on_answer. */
@@ -113,6 +114,12 @@ struct kgw_park {
     int32_t generation;
     uint16_t member_len;
     char member[KGROUP_MEMBER_ID_BYTES_MAX];
+    /* A Fetch's streams and their high watermarks when it parked: it is looked at again only
+     * when one of them moved (or, with more streams than this holds, when any commit's did). */
+    uint32_t watch_count;
+    bool watch_all;
+    uint64_t watch_id[KGW_FETCH_WATCH_MAX];
+    uint64_t watch_hw[KGW_FETCH_WATCH_MAX];
 };
 
 /* The Kafka state of one connection (indexed like gw_conn). */

@@ -211,11 +211,24 @@ bool kgw_produce_respond(struct gateway *gw, struct gw_conn *c, const struct kgw
 
 /* A Fetch response being filled: record sets go to fetch_buf back to back. */
 struct fetch_fill {
-    uint32_t used;   /* bytes of fetch_buf taken */
-    uint32_t budget; /* bytes the request may still take (max_bytes) */
-    bool any;        /* some partition has records: the "at least one batch" rule is spent */
-    bool error;      /* some partition has an error: answer at once */
+    uint32_t used;          /* bytes of fetch_buf taken */
+    uint32_t budget;        /* bytes the request may still take (max_bytes) */
+    bool any;               /* some partition has records: the "at least one batch" rule is spent */
+    bool error;             /* some partition has an error: answer at once */
+    struct kgw_park *watch; /* where the streams read and their watermarks are noted */
 };
+
+/* Notes a stream the fetch read up to hw, for its wake-up if it parks. */
+static void fetch_watch(struct fetch_fill *ff, uint64_t id, uint64_t hw) {
+    struct kgw_park *p = ff->watch;
+    if (p->watch_count < KGW_FETCH_WATCH_MAX) {
+        p->watch_id[p->watch_count] = id;
+        p->watch_hw[p->watch_count] = hw;
+        p->watch_count++;
+    } else {
+        p->watch_all = true;
+    }
+}
 
 /* How many more bytes a partition that took `taken` of its `limit` may take now; UINT32_MAX
  * marks the first batch of the response, taken whatever its size. */
@@ -325,6 +338,7 @@ static void fetch_partition(struct gateway *gw, struct fetch_fill *ff, struct ka
         uint64_t hw = __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE);
         uint64_t first = __atomic_load_n(&st->first_offset, __ATOMIC_ACQUIRE);
         rp->high_watermark = rp->last_stable_offset = (int64_t)hw;
+        fetch_watch(ff, id, hw);
         rp->log_start_offset = (int64_t)first;
         rp->error_code = fetch_epoch_check(fp->current_leader_epoch, st->epoch);
         if (rp->error_code == KAFKA_ERR_NONE &&
@@ -374,7 +388,8 @@ enum kgw_done kgw_fetch(struct gateway *gw, struct gw_conn *c, const struct kafk
                                                     : gw->now_ns + (uint64_t)wait_ms * 1000000u;
     uint32_t cap = fetch_records_cap(gw, m);
     uint32_t max = m->max_bytes > 0 && (uint32_t)m->max_bytes < cap ? (uint32_t)m->max_bytes : cap;
-    struct fetch_fill ff = {.budget = max};
+    struct kgw_park watch = {0};
+    struct fetch_fill ff = {.budget = max, .watch = &watch};
     struct kafka_response r = {.api_key = q->header.api_key,
                                .api_version = q->header.api_version,
                                .correlation_id = q->header.correlation_id};
@@ -394,6 +409,10 @@ enum kgw_done kgw_fetch(struct gateway *gw, struct gw_conn *c, const struct kafk
     bool enough = ff.error || ff.used >= (uint32_t)(m->min_bytes > 0 ? m->min_bytes : 0);
     if (!enough && gw->now_ns < deadline) {
         kgw_park(gw, c, &q->header, KGW_WAIT_FETCH, deadline);
+        kc->park.watch_count = watch.watch_count;
+        kc->park.watch_all = watch.watch_all;
+        memcpy(kc->park.watch_id, watch.watch_id, sizeof watch.watch_id);
+        memcpy(kc->park.watch_hw, watch.watch_hw, sizeof watch.watch_hw);
         return KGW_PARKED;
     }
     return fetch_send(gw, c, &r, ff.used) ? KGW_DONE : KGW_ROOM;
