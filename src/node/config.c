@@ -394,11 +394,6 @@ strom_err node_config_check(struct node_config *c, char *msg, size_t msg_bytes) 
         strcmp(c->listen.host, c->kafka.host) == 0) {
         return fail(msg, msg_bytes, "--kafka and --listen must differ");
     }
-    if (c->kafka.enabled) {
-        /* The gateway has a place for it (a second listener with its own protocol table,
-         * gateway.h); the Kafka protocol handler is not wired in yet. */
-        return fail(msg, msg_bytes, "--kafka: this build serves no Kafka listener yet; use off");
-    }
     if (c->paths_bytes > UINT32_MAX) {
         return fail(msg, msg_bytes, "--paths-bytes must be below 4 GiB");
     }

@@ -209,6 +209,7 @@ static void log_ready(struct supervisor *s) {
     node_log_begin(&line, s->io, "strom.node.ready", "supervisor");
     strom_ssim_write_str(&line.w, "host", s->config.listen.host);
     strom_ssim_write_u64(&line.w, "port", s->shm.header->gateways_c[0].port);
+    strom_ssim_write_u64(&line.w, "kafka_port", s->shm.header->gateways_c[0].kafka_port);
     strom_ssim_write_u64(&line.w, "gateways", s->config.gateways);
     strom_ssim_write_u64(&line.w, "commits", s->config.commits);
     node_log_end(&line, s->io);
@@ -456,6 +457,14 @@ int supervisor_run(struct io *io, const struct node_config *c) {
         return 1;
     }
     s.config.listen.port = port;
+    if (s.config.kafka.enabled) {
+        err = io_tcp_probe(io, s.config.kafka.host, s.config.kafka.port, &port);
+        if (err) {
+            log_failure(io, err == STROM_ERR_EXISTS ? "kafka port in use" : "kafka address", err);
+            return 1;
+        }
+        s.config.kafka.port = port;
+    }
     err = node_shm_create(&s.shm, io, &s.config);
     if (err) {
         log_failure(io, "shared memory", err);
