@@ -682,8 +682,14 @@ static void msg_end(struct kgroup_writer *w, struct strom_ssim_writer *sw) {
     w->count++;
 }
 
+/* A string or bytes value; a null or empty one is written as "". */
 static void put_str(struct strom_ssim_writer *sw, const char *key, struct kafka_str s) {
-    strom_ssim_write_bytes(sw, key, s.ptr, s.len > 0 ? (size_t)s.len : 0);
+    strom_ssim_write_bytes(sw, key, s.len > 0 ? s.ptr : "", s.len > 0 ? (size_t)s.len : 0);
+}
+
+static void put_bytes(struct strom_ssim_writer *sw, const char *key, struct kafka_bytes b) {
+    strom_ssim_write_bytes(sw, key, b.len > 0 ? (const void *)b.ptr : "",
+                           b.len > 0 ? (size_t)b.len : 0);
 }
 
 void kgroup_write_join(struct kgroup_writer *w, uint64_t ref, struct kafka_str member,
@@ -705,9 +711,7 @@ void kgroup_write_join(struct kgroup_writer *w, uint64_t ref, struct kafka_str m
     for (uint32_t i = 0; i < count; i++) {
         if (msg_begin(w, &sw, "kafka.protocol")) {
             put_str(&sw, "name", protocols[i].name);
-            strom_ssim_write_bytes(&sw, "metadata", protocols[i].metadata.ptr,
-                                   protocols[i].metadata.len > 0 ? (size_t)protocols[i].metadata.len
-                                                                 : 0);
+            put_bytes(&sw, "metadata", protocols[i].metadata);
             msg_end(w, &sw);
         }
     }
@@ -727,8 +731,7 @@ void kgroup_write_sync(struct kgroup_writer *w, uint64_t ref, struct kafka_str m
     for (uint32_t i = 0; i < count; i++) {
         if (msg_begin(w, &sw, "kafka.assignment")) {
             put_str(&sw, "member", assignments[i].member);
-            const struct kafka_bytes *a = &assignments[i].assignment;
-            strom_ssim_write_bytes(&sw, "assignment", a->ptr, a->len > 0 ? (size_t)a->len : 0);
+            put_bytes(&sw, "assignment", assignments[i].assignment);
             msg_end(w, &sw);
         }
     }

@@ -42,18 +42,20 @@
 #define KGW_RESULTS_MAX  1024       /* their units (partitions, topics) per connection */
 #define KGW_DECODE_BYTES (4u << 20) /* a decoded request's arrays (above: closed) */
 #define KGW_RESPONSE_BYTES                                                                         \
-    (24u << 20)                                /* its response's arrays: 4x the request's at most, \
-                                                  plus what Metadata bounds itself */
-#define KGW_RESPONSE_HINT         (64u * 1024) /* output room first asked for a response */
-#define KGW_FETCH_WAIT_MAX_MS     60000      /* longest long poll (a client's max_wait_ms above) */
-#define KGW_NODE_ID               0          /* this node's broker id */
-#define KGW_TOPIC_BYTES_MAX       249        /* Kafka's longest topic name */
-#define KGW_PATH_BYTES            300        /* room for "/T/p" */
-#define KGW_CREATE_PARTITIONS_MAX 10000      /* partitions of one CreateTopics topic */
-#define KGW_METADATA_TOPICS_MAX   65536      /* topics listed by one Metadata for all topics */
-#define KGW_GROUPS_MAX            64         /* groups whose state one gateway holds */
-#define KGW_FETCH_WATCH_MAX       8          /* streams a parked Fetch watches one by one */
-#define KGW_TICK_MIN_NS           100000000u /* at most one tick record per group per 100 ms */
+    (24u << 20)                            /* its response's arrays: 4x the request's at most,     \
+                                              plus what Metadata bounds itself */
+#define KGW_RESPONSE_HINT     (64u * 1024) /* output room first asked for a response */
+#define KGW_FETCH_WAIT_MAX_MS 60000        /* longest long poll (a client's max_wait_ms above) */
+#define KGW_NODE_ID           0            /* this node's broker id */
+#define KGW_TOPIC_BYTES_MAX   249          /* Kafka's longest topic name */
+#define KGW_PATH_BYTES        300          /* room for "/T/p" */
+#define KGW_TOPIC_PARTITIONS_MAX                                                                   \
+    262144                                 /* partitions of one topic: a Metadata response holds   \
+                                                them all (24 MiB of arrays, 16 MiB encoded) */
+#define KGW_METADATA_TOPICS_MAX 65536      /* topics listed by one Metadata for all topics */
+#define KGW_GROUPS_MAX          64         /* groups whose state one gateway holds */
+#define KGW_FETCH_WATCH_MAX     8          /* streams a parked Fetch watches one by one */
+#define KGW_TICK_MIN_NS         100000000u /* at most one tick record per group per 100 ms */
 
 /* Tags of the gateway's pending requests (gw_pending.frame_type) for on_answer. */
 enum kgw_tag {

@@ -164,7 +164,9 @@ static void on_outcome(void *arg, const struct kgroup_outcome *o) {
             kc->park.error = o->error;
             kc->park.generation = o->generation;
             kc->park.member_len = o->member_id_len;
-            memcpy(kc->park.member, o->member_id, o->member_id_len);
+            if (o->member_id_len > 0) {
+                memcpy(kc->park.member, o->member_id, o->member_id_len);
+            }
             kgw_wake(gw, c);
             return;
         }

@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-STROM=build/strom
+STROM=${STROM:-build/strom} # STROM=build/asan/strom runs the node with ASan and UBSan
 GROUP_BIN=build/test/integ/kafka_group
 PY=/usr/bin/python3 # Debian's python3, where python3-kafka is installed
 [ -x "$STROM" ] && [ -x "$GROUP_BIN" ] || make -s all integ
@@ -45,6 +45,7 @@ server="127.0.0.1:$port"
 fail() {
   echo "FAIL: $*"
   tail -n 20 "$tmp/node.log" || true
+  [ -z "${KEEP_LOG:-}" ] || cp "$tmp/node.log" "$KEEP_LOG"
   exit 1
 }
 
@@ -225,4 +226,8 @@ start --auto-create false
 timeout 120 "$PY" "$tmp/py_group.py" "$broker" 2 90 30 || fail "kafka-python, after the restart"
 timeout 30 "$PY" tests/integ/kafka_raw.py "$broker" unknown || fail "kafka_raw unknown"
 stop
+# No process of the node died on the way: no assertion, no sanitizer report, no signal.
+if grep -E 'assertion failed|AddressSanitizer|runtime error|signal:' "$tmp/node.log"; then
+  fail "a process of the node failed (see above)"
+fi
 echo "ok: kafka_node"

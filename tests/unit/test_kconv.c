@@ -18,7 +18,7 @@ static uint8_t batch[1 << 16], scratch[1 << 16], set[1 << 16], out[1 << 16];
  * value "value-<i>", a header h=<i> (a second one with a null value for even i), and timestamp
  * 5000 + i ms. */
 static size_t kafka_batch(int codec) {
-    static char keys[RECORDS][8], values[RECORDS][16], hv[RECORDS][8];
+    static char keys[RECORDS][32], values[RECORDS][32], hv[RECORDS][32];
     static struct kafka_header_in headers[RECORDS][2];
     struct kafka_record_in recs[RECORDS];
     for (int i = 0; i < RECORDS; i++) {
@@ -46,7 +46,7 @@ static size_t kafka_batch(int codec) {
 
 /* Checks native message j (offset 100 + from + j) of a converted set. */
 static void check_native(const struct msgset_msg *m, int i) {
-    char want[16];
+    char want[32];
     snprintf(want, sizeof want, "value-%d", i);
     cr_assert_eq(m->payload_len, strlen(want));
     cr_assert(memcmp(m->payload, want, m->payload_len) == 0);
@@ -126,7 +126,7 @@ Test(kconv, a_corrupt_batch_is_refused) {
 static uint32_t native_set(void) {
     uint8_t *p = set;
     for (int i = 0; i < RECORDS; i++) {
-        char key[8], value[16], hv[8];
+        char key[32], value[32], hv[32];
         uint32_t kl = i == 3 ? 0 : (uint32_t)snprintf(key, sizeof key, "k%d", i);
         uint32_t vl = (uint32_t)snprintf(value, sizeof value, "value-%d", i);
         uint32_t hl = (uint32_t)snprintf(hv, sizeof hv, "%d", i), one = 1, count = 1;

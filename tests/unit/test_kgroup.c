@@ -27,7 +27,9 @@ static void on_outcome(void *arg, const struct kgroup_outcome *o) {
     cr_assert(f->outcome_count < OUTCOMES_MAX);
     struct kgroup_outcome *dst = &f->outcomes[f->outcome_count];
     *dst = *o;
-    memcpy(f->ids[f->outcome_count], o->member_id, o->member_id_len);
+    if (o->member_id_len > 0) {
+        memcpy(f->ids[f->outcome_count], o->member_id, o->member_id_len);
+    }
     dst->member_id = f->ids[f->outcome_count];
     f->outcome_count++;
 }
