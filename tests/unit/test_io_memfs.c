@@ -260,3 +260,26 @@ Test(io_memfs, truncate_then_crash) {
     cr_assert_eq(memcmp(back + 2000, data, 10), 0);
     io_memfs_destroy(fx.fs);
 }
+
+Test(io_memfs, pwritev_writes_the_pieces_in_order) {
+    struct fixture fx;
+    fixture_init(&fx, 9);
+    int fd = open_rw(&fx, "a");
+    uint8_t a[100], b[7], c[3000];
+    fill(a, sizeof a, 1);
+    fill(b, sizeof b, 2);
+    fill(c, sizeof c, 3);
+    struct io_iov iov[4] = {{a, sizeof a}, {b, 0}, {b, sizeof b}, {c, sizeof c}};
+    cr_assert_eq(io_file_pwritev(&fx.io, fd, iov, 4, 50), STROM_OK);
+    uint8_t back[3200];
+    size_t got = 0;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 50, &got), STROM_OK);
+    cr_assert_eq(got, 3107);
+    cr_assert_eq(memcmp(back, a, sizeof a), 0);
+    cr_assert_eq(memcmp(back + 100, b, sizeof b), 0);
+    cr_assert_eq(memcmp(back + 107, c, sizeof c), 0);
+    io_memfs_set_capacity(fx.fs, io_memfs_used_bytes(fx.fs));
+    struct io_iov more[1] = {{c, sizeof c}};
+    cr_assert_eq(io_file_pwritev(&fx.io, fd, more, 1, 8192), STROM_ERR_NO_SPACE);
+    io_memfs_destroy(fx.fs);
+}
