@@ -1,13 +1,15 @@
 /*
  * bench_store.c: `make bench-store`, the storage engine against the disk it runs on, in one run.
  *
- *  1. raw sequential pwrite (1 MiB, the store's write size) + fdatasync every 4 MiB: MB/s
+ *  1. raw sequential pwrite (1 MiB, the store's write size) + fdatasync every 4 MiB of the same
+ *     random bytes: MB/s; and the same with the space reserved ahead (fallocate), as the store
+ *     does
  *  2. store appends, one stream, 1 KiB messages in batches of 64, sync every 4 MiB: MB/s of
  *     payload, ratio to 1
  *  3. 1,000,000 streams (each given one 1 KiB message first), then the workload of 2 spread over
  *     them round robin: MB/s, ratio to 2; resident memory per stream (RSS growth / streams)
- *     (rounds of 1, 2 and 3 alternate and medians are reported: the disk of this machine is
- *     shared with other work and its speed varies from minute to minute)
+ *     (1, 2 and 3 run interleaved in 32 MiB rounds: the disk of this machine is shared with
+ *     other work and its speed varies from minute to minute)
  *  4. random point reads (stream, offset) in a 1 GiB file of one stream in batches of 4 messages:
  *     latency with a warm and a cold page cache, preads per lookup against 1 + ceil(log_F(n))
  *  5. open time after kill -9 of a writer that wrote 1 GiB and 4 GiB (page cache warm, as after
@@ -20,6 +22,7 @@
  * Linux io.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -46,8 +49,8 @@ enum {
     MESSAGE_BYTES = 1024,
     BATCH_MESSAGES = 64,
     SYNC_BYTES = 4 << 20,
-    ROUNDS = 5,
-    ROUND_BYTES = 256 << 20,
+    ROUNDS = 16,
+    ROUND_BYTES = 32 << 20,
     STREAMS_MANY = 1000000,
 };
 
@@ -116,7 +119,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static double median(const double *v, int n) {
-    double sorted[16];
+    double sorted[ROUNDS];
     memcpy(sorted, v, (size_t)n * sizeof *v);
     qsort(sorted, (size_t)n, sizeof *sorted, cmp_double);
     return sorted[n / 2];
@@ -124,41 +127,61 @@ static double median(const double *v, int n) {
 
 /* --- 1, 2 and 3 ------------------------------------------------------------------------------ */
 
-static double raw_write_mbps(const char *path, uint64_t bytes) {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    uint8_t *buf = malloc(MIB);
-    if (fd < 0 || buf == NULL) {
+/* The baseline: a file written with pwrite of 1 MiB (the store's write size) and fdatasync
+ * every 4 MiB, with the same random bytes the store's batches carry. */
+struct raw_file {
+    int fd;
+    uint64_t off;
+    uint8_t *buf;
+    bool reserve;          /* fallocate(KEEP_SIZE) 64 MiB ahead, as the store does */
+    uint64_t reserved_end; /* reserved up to here */
+};
+
+static void raw_open(struct raw_file *r, const char *path, bool reserve) {
+    r->fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    r->buf = malloc(MIB);
+    r->off = 0;
+    r->reserve = reserve;
+    r->reserved_end = 0;
+    if (r->fd < 0 || r->buf == NULL) {
         fprintf(stderr, "bench_store: %s: %s\n", path, strerror(errno));
         exit(1);
     }
-    memset(buf, 0x5a, MIB);
+    for (uint64_t i = 0; i < MIB; i += MESSAGE_BYTES * BATCH_MESSAGES) {
+        memcpy(r->buf + i, payload, MESSAGE_BYTES * BATCH_MESSAGES);
+    }
+}
+
+/* Writes bytes more; returns the seconds it took. */
+static double raw_chunk(struct raw_file *r, uint64_t bytes) {
     double t0 = now_s();
     uint64_t since = 0;
-    for (uint64_t off = 0; off < bytes; off += MIB) {
-        if (pwrite(fd, buf, MIB, (off_t)off) != (ssize_t)MIB) {
+    for (uint64_t done = 0; done < bytes; done += MIB) {
+        if (r->reserve && r->off + MIB > r->reserved_end) {
+            fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)r->reserved_end, 64 << 20);
+            r->reserved_end += 64 << 20;
+        }
+        if (pwrite(r->fd, r->buf, MIB, (off_t)r->off) != (ssize_t)MIB) {
             fprintf(stderr, "bench_store: raw pwrite: %s\n", strerror(errno));
             exit(1);
         }
+        r->off += MIB;
         since += MIB;
         if (since >= SYNC_BYTES) {
-            fdatasync(fd);
+            fdatasync(r->fd);
             since = 0;
         }
     }
-    fdatasync(fd);
-    double mbps = (double)bytes / (now_s() - t0) / 1e6;
-    close(fd);
-    unlink(path);
-    free(buf);
-    return mbps;
+    fdatasync(r->fd);
+    return now_s() - t0;
 }
 
 /* Appends `bytes` of payload in batches of 64 x 1 KiB, syncing every 4 MiB: to stream 1 when
  * streams is 1 (from batch *next on), else round robin over streams 1..streams, which already
  * hold one message each (batch number g goes to stream 1 + g * 7919 mod streams, a permutation,
- * so that consecutive batches touch streams far apart in the table and the trie). Returns MB/s
- * of payload. */
-static double append_mbps(struct store *s, uint64_t bytes, uint64_t streams, uint64_t *next) {
+ * so that consecutive batches touch streams far apart in the table and the trie). Returns the
+ * seconds it took. */
+static double append_chunk(struct store *s, uint64_t bytes, uint64_t streams, uint64_t *next) {
     uint64_t batch_bytes = (uint64_t)MESSAGE_BYTES * BATCH_MESSAGES;
     uint64_t batches = bytes / batch_bytes;
     uint64_t since = 0;
@@ -183,7 +206,7 @@ static double append_mbps(struct store *s, uint64_t bytes, uint64_t streams, uin
     }
     check(store_sync(s, NULL), "sync");
     *next += batches;
-    return (double)(batches * batch_bytes) / (now_s() - t0) / 1e6;
+    return now_s() - t0;
 }
 
 static struct store *open_store(struct io *io, const char *path, uint32_t fanout) {
@@ -229,33 +252,64 @@ static struct store *populate(struct io *io, const char *path, uint64_t rss0) {
     return s;
 }
 
-/* Parts 1, 2 and 3 in alternating rounds, medians reported. */
+/* Parts 1, 2 and 3 interleaved: ROUNDS rounds of ROUND_BYTES each, the order rotating, so that
+ * the three meet the same disk (its speed here changes from minute to minute). Throughputs are
+ * totals over the rounds; the paired ratios are medians of the ratios within each round. */
 static void part_append(struct io *io) {
-    const char *raw = DATA_DIR "/raw.bin";
+    const char *raw_path = DATA_DIR "/raw.bin";
+    const char *reserved_path = DATA_DIR "/raw-reserved.bin";
     const char *one_path = DATA_DIR "/append.store";
     const char *many_path = DATA_DIR "/many.store";
     uint64_t rss0 = rss_bytes();
     struct store *many = populate(io, many_path, rss0);
-    double r[ROUNDS], one[ROUNDS], spread[ROUNDS];
-    uint64_t many_next = 0;
+    struct store *one = open_store(io, one_path, 0);
+    struct raw_file raw, reserved;
+    raw_open(&raw, raw_path, false);
+    raw_open(&reserved, reserved_path, true);
+    enum { WAYS = 4 };
+    double t[WAYS][ROUNDS];
+    double total[WAYS] = {0, 0, 0, 0};
+    uint64_t one_next = 0, many_next = 0;
     for (int round = 0; round < ROUNDS; round++) {
-        r[round] = raw_write_mbps(raw, ROUND_BYTES);
-        struct store *s = open_store(io, one_path, 0);
-        uint64_t next = 0;
-        one[round] = append_mbps(s, ROUND_BYTES, 1, &next);
-        check(store_close(s), "close");
-        unlink(one_path);
-        spread[round] = append_mbps(many, ROUND_BYTES, STREAMS_MANY, &many_next);
-        printf("# round %d: raw %.1f MB/s, one stream %.1f MB/s, 1M streams %.1f MB/s\n", round + 1,
-               r[round], one[round], spread[round]);
+        for (int k = 0; k < WAYS; k++) {
+            int which = (round + k) % WAYS;
+            t[which][round] = which == 0   ? raw_chunk(&raw, ROUND_BYTES)
+                              : which == 1 ? append_chunk(one, ROUND_BYTES, 1, &one_next)
+                              : which == 2
+                                  ? append_chunk(many, ROUND_BYTES, STREAMS_MANY, &many_next)
+                                  : raw_chunk(&reserved, ROUND_BYTES);
+            total[which] += t[which][round];
+        }
     }
     uint64_t rss2 = rss_bytes();
     check(store_close(many), "close");
+    check(store_close(one), "close");
+    close(raw.fd);
+    close(reserved.fd);
+    free(raw.buf);
+    free(reserved.buf);
     unlink(many_path);
-    add("store.raw_write", median(r, ROUNDS), "MB/s", "");
-    add("store.append.1_stream", median(one, ROUNDS), "MB/s", "store.raw_write");
-    add("store.append.1m_streams", median(spread, ROUNDS), "MB/s", "store.append.1_stream");
+    unlink(one_path);
+    unlink(raw_path);
+    unlink(reserved_path);
+    double one_ratio[ROUNDS], many_ratio[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        one_ratio[round] = t[0][round] / t[1][round];
+        many_ratio[round] = t[1][round] / t[2][round];
+    }
+    double bytes = (double)ROUNDS * ROUND_BYTES;
+    add("store.raw_write", bytes / total[0] / 1e6, "MB/s", "");
+    add("store.raw_write.reserved", bytes / total[3] / 1e6, "MB/s", "");
+    add("store.append.1_stream", bytes / total[1] / 1e6, "MB/s", "store.raw_write");
+    add("store.append.1_stream.vs_reserved", bytes / total[1] / 1e6, "MB/s",
+        "store.raw_write.reserved");
+    add("store.append.1m_streams", bytes / total[2] / 1e6, "MB/s", "store.append.1_stream");
+    add("store.append.1_stream.paired_ratio", median(one_ratio, ROUNDS), "x", "");
+    add("store.append.1m_streams.paired_ratio", median(many_ratio, ROUNDS), "x", "");
     add("store.memory_per_stream.rss_after_appends", (double)(rss2 - rss0) / STREAMS_MANY, "B", "");
+    printf("# %d rounds of %u MiB each: raw, one stream, 1M streams, raw with reserved space, in "
+           "rotating order\n",
+           ROUNDS, (unsigned)(ROUND_BYTES >> 20));
 }
 
 /* --- 4 and 6 ---------------------------------------------------------------------------------- */
@@ -393,7 +447,7 @@ static void writer_child(const char *path) {
     io_linux_init(&io);
     struct store *s = open_store(&io, path, 0);
     uint64_t next = 0;
-    append_mbps(s, UINT64_C(1) << 50, 1, &next);
+    append_chunk(s, UINT64_C(1) << 50, 1, &next);
     _exit(0);
 }
 
@@ -442,6 +496,12 @@ static void part_open_after_kill(struct io *io, uint64_t bytes, const char *labe
     unlink(path);
 }
 
+/* STROM_BENCH_PARTS=append,reads,open,fanout runs only those parts (all by default). */
+static bool part_on(const char *name) {
+    const char *parts = getenv("STROM_BENCH_PARTS");
+    return parts == NULL || strstr(parts, name) != NULL;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     mkdir("build", 0755);
@@ -461,16 +521,24 @@ int main(void) {
     bench_init(&figures);
     struct io io;
     io_linux_init(&io);
-    part_append(&io);
-    part_point_reads(&io);
-    part_open_after_kill(&io, GIB, "1g");
-    if (free_bytes >= 6 * GIB) {
+    if (part_on("append")) {
+        part_append(&io);
+    }
+    if (part_on("reads")) {
+        part_point_reads(&io);
+    }
+    if (part_on("open")) {
+        part_open_after_kill(&io, GIB, "1g");
+    }
+    if (part_on("open") && free_bytes >= 6 * GIB) {
         part_open_after_kill(&io, 4 * GIB, "4g");
-    } else {
+    } else if (part_on("open")) {
         printf("# skipped the 4 GiB open test: %.1f GiB free, 6 GiB needed\n",
                (double)free_bytes / GIB);
     }
-    part_fanout(&io);
+    if (part_on("fanout")) {
+        part_fanout(&io);
+    }
     rmdir(DATA_DIR);
     print_load("end");
     bench_print(&figures, stdout);

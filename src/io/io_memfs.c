@@ -445,7 +445,7 @@ static strom_err memfs_file_pwritev(struct io *io, int fd, const struct io_iov *
     strom_assert(iov_count <= IO_IOV_MAX);
     strom_err err = STROM_OK;
     for (uint32_t i = 0; i < iov_count && err == STROM_OK; i++) {
-        err = memfs_file_pwrite(io, fd, iov[i].base, iov[i].len, off);
+        err = iov[i].len ? memfs_file_pwrite(io, fd, iov[i].base, iov[i].len, off) : STROM_OK;
         off += iov[i].len;
     }
     return err;

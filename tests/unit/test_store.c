@@ -112,6 +112,15 @@ Test(store, model_seed_3) {
     model_run(3, 4000);
 }
 
+/* More seeds, shorter runs; STROM_STORE_SOAK=N runs N times as many. */
+Test(store, model_more_seeds) {
+    const char *env = getenv("STROM_STORE_SOAK");
+    uint64_t times = env ? strtoull(env, NULL, 10) : 1;
+    for (uint64_t seed = 100; seed < 100 + 4 * (times ? times : 1); seed++) {
+        model_run(seed, 1500);
+    }
+}
+
 Test(store, empty_store_and_offset_rules) {
     struct fx f;
     fx_init(&f, 9);

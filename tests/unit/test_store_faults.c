@@ -11,6 +11,13 @@
 
 static const char *const PATH = "data";
 
+/* STROM_STORE_SOAK=N runs N times the seeds (a longer soak than make test's). */
+static uint64_t seeds(uint64_t n) {
+    const char *env = getenv("STROM_STORE_SOAK");
+    uint64_t times = env ? strtoull(env, NULL, 10) : 1;
+    return n * (times ? times : 1);
+}
+
 struct fsx {
     struct io_memfs *fs;
     struct io io;
@@ -140,7 +147,7 @@ Test(store_crash, cut_and_tear_at_random_bytes) {
     uint8_t *b = build_file(32, &m, &size, &o);
     struct rng r;
     rng_init(&r, 32);
-    for (int i = 0; i < 300; i++) {
+    for (uint64_t i = 0; i < seeds(300); i++) {
         uint64_t c = rng_range(&r, STORE_DATA_START, size);
         uint32_t junk = (i % 2) ? (uint32_t)rng_range(&r, 1, 4096) : 0;
         check_cut(b, m, &o, c, junk, (uint64_t)i, i % 25 == 0);
@@ -185,20 +192,20 @@ static void crash_cycles(uint64_t seed, enum io_memfs_crash_mode mode) {
 }
 
 Test(store_crash, power_loss_drop) {
-    for (uint64_t seed = 0; seed < 8; seed++) {
+    for (uint64_t seed = 0; seed < seeds(8); seed++) {
         crash_cycles(seed, IO_MEMFS_CRASH_DROP);
     }
 }
 
 Test(store_crash, power_loss_torn_prefix) {
-    for (uint64_t seed = 0; seed < 20; seed++) {
-        crash_cycles(100 + seed, IO_MEMFS_CRASH_PREFIX);
+    for (uint64_t seed = 0; seed < seeds(20); seed++) {
+        crash_cycles(100000 + seed, IO_MEMFS_CRASH_PREFIX);
     }
 }
 
 Test(store_crash, power_loss_reordered_sectors) {
-    for (uint64_t seed = 0; seed < 20; seed++) {
-        crash_cycles(200 + seed, IO_MEMFS_CRASH_SECTORS);
+    for (uint64_t seed = 0; seed < seeds(20); seed++) {
+        crash_cycles(200000 + seed, IO_MEMFS_CRASH_SECTORS);
     }
 }
 
