@@ -202,10 +202,10 @@ available_systems() {
   echo redis
 }
 
-# run_one SYSTEM WORKLOAD ROW: server up, one run, server down. Appends to $work/runs.ssim.
-run_one() {
-  local system=$1 workload=$2 row=$3 driver server_port
-  port="" pid="" server_note=""
+# start_server SYSTEM ROW: starts SYSTEM's server for ROW; sets driver, port, pid, server_note.
+start_server() {
+  local system=$1 row=$2
+  port="" pid="" server_note="" driver=""
   case $system in
     strom) driver=strom; start_strom "$row" 0 ;;
     strom-kafka) driver=kafka; start_strom "$row" 1 && port=$kafka_port ;;
@@ -217,8 +217,15 @@ run_one() {
   if [ $rc -ne 0 ]; then
     echo "bench: $system did not start for the $row row"
     [ -n "$pid" ] && stop_pid "$pid"
+    pid=""
     return 1
   fi
+}
+
+# run_workload SYSTEM WORKLOAD ROW: one run against the server started last. Appends to
+# $work/runs.ssim.
+run_workload() {
+  local system=$1 workload=$2 row=$3 t0=$SECONDS
   local args=(run --system "$driver" --label "$system" --server "127.0.0.1:$port"
     --workload "$workload" --row "$row")
   [ $quick -eq 1 ] && args+=(--quick --setup-timeout-s 5)
@@ -226,7 +233,35 @@ run_one() {
   "$bench" "${args[@]}" >"$work/run.out" 2>&1
   grep -a '^bench\.run ' "$work/run.out" >>"$work/runs.ssim"
   grep -av '^bench\.run ' "$work/run.out"
-  stop_pid "$pid"
+  echo "bench.time  system:$system  workload:$workload  row:$row  seconds:$((SECONDS - t0))" >>"$work/runs.ssim"
+}
+
+# run_suite SYSTEMS: the standard suite starts a fresh server, with an empty store, for every run.
+# The quick one starts one server per system and row and runs that row's workloads on it, one
+# after the other (each on streams of its own): the servers' start-up (3 s for a strom node,
+# which clears its shared memory) would otherwise take most of its two minutes.
+run_suite() {
+  local systems=$1 workload row system
+  if [ $quick -eq 0 ]; then
+    while read -r workload row; do
+      for system in $systems; do
+        start_server "$system" "$row" || continue
+        run_workload "$system" "$workload" "$row"
+        stop_pid "$pid"
+      done
+    done < <($bench list)
+    return
+  fi
+  for system in $systems; do
+    for row in memory disk; do
+      grep -q " $row\$" <<<"$($bench list)" || continue
+      start_server "$system" "$row" || continue
+      while read -r workload; do
+        run_workload "$system" "$workload" "$row"
+      done < <($bench list | awk -v row="$row" '$2 == row { print $1 }')
+      stop_pid "$pid"
+    done
+  done
 }
 
 # columns FILE: the numbers of the data columns (2...) that hold at least one value, so that a
@@ -300,12 +335,7 @@ main() {
     echo "bench.env  load_before:\"$(cut -d' ' -f1-3 /proc/loadavg)\"  systems:\"$systems\""
   } >"$work/runs.ssim"
   echo "bench: systems: $systems; workloads from bench/workloads.ssim$([ $quick -eq 1 ] && echo ', quick')"
-  local workload row system
-  while read -r workload row; do
-    for system in $systems; do
-      run_one "$system" "$workload" "$row"
-    done
-  done < <($bench list)
+  run_suite "$systems"
   echo "bench.env  load_after:\"$(cut -d' ' -f1-3 /proc/loadavg)\"  seconds:$((SECONDS - t0))" >>"$work/runs.ssim"
   "$bench" report --plots "$work" "$work/runs.ssim" >"$work/report.txt" || return 1
   grep -a '^bench\.' "$work/runs.ssim" >"$out/results.ssim"
