@@ -54,7 +54,8 @@ static const struct option options[] = {
     {"frame-bytes-max", OPT_U32, F(frame_bytes_max), 4096, 16 * MiB}, /* the protocol's most */
     {"connections-max", OPT_U32, F(connections_max), 1, 1u << 20},
     {"inflight-max", OPT_U32, F(inflight_max), 1, 1u << 16},
-    {"reads-max", OPT_U32, F(reads_max), 1, 1u << 12},
+    {"reads-max", OPT_U32, F(reads_max), 1, 1u << 16},
+    {"gateway-reads-max", OPT_U32, F(gateway_reads_max), 1, 1u << 22},
     {"log-bytes", OPT_BYTES, F(log_bytes), 1 * MiB, 1024 * MiB},
     {"request-bytes", OPT_BYTES, F(request_bytes), 1 * MiB, 1024 * MiB},
     {"stop-timeout-ms", OPT_U64, F(stop_timeout_ms), 100, 600000},
@@ -67,7 +68,8 @@ const char node_config_usage[] =
     "                  [--config FILE] [--kafka HOST:PORT|off] [--auto-create true|false]\n"
     "                  [--idempotence-window W] [--producers-max N] [--streams-max N]\n"
     "                  [--paths-bytes N] [--frame-bytes-max N] [--connections-max N]\n"
-    "                  [--inflight-max N] [--reads-max N] [--log-bytes N] [--request-bytes N]\n"
+    "                  [--inflight-max N] [--reads-max N] [--gateway-reads-max N]\n"
+    "                  [--log-bytes N] [--request-bytes N]\n"
     "                  [--name NAME] [--stop-timeout-ms MS]\n"
     "Runs a node until SIGTERM or SIGINT. docs/node.md describes every option.\n";
 
@@ -92,7 +94,8 @@ void node_config_defaults(struct node_config *c) {
     c->frame_bytes_max = 16 * MiB;
     c->connections_max = 1024;
     c->inflight_max = 1024;
-    c->reads_max = 64;
+    c->reads_max = 4096;
+    c->gateway_reads_max = 1u << 18;
     c->log_bytes = 256 * MiB;
     c->request_bytes = 128 * MiB;
     c->stop_timeout_ms = 5000;

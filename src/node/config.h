@@ -58,7 +58,8 @@ struct node_config {
     uint32_t frame_bytes_max;          /* --frame-bytes-max, default 16 MiB */
     uint32_t connections_max;          /* --connections-max per gateway, default 1024 */
     uint32_t inflight_max;             /* --inflight-max per connection, default 1024 */
-    uint32_t reads_max;                /* --reads-max per connection, default 64 */
+    uint32_t reads_max;                /* --reads-max per connection, default 4096 */
+    uint32_t gateway_reads_max;        /* --gateway-reads-max per gateway, default 262144 */
     uint64_t log_bytes;                /* --log-bytes: node log ring, default 256 MiB */
     uint64_t request_bytes;            /* --request-bytes: each request ring, default 128 MiB */
     uint64_t stop_timeout_ms;          /* --stop-timeout-ms, default 5000 */

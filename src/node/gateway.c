@@ -170,6 +170,7 @@ static void conn_open(struct gateway *gw, int fd, const struct gw_protocol *prot
                           .out = own_out,
                           .out_cap = GW_CONN_OUT_BYTES,
                           .out_big = -1,
+                          .read_head = UINT32_MAX,
                           .own_in = own_in,
                           .own_out = own_out};
     if (io_poller_control(gw->io, gw->poller, IO_POLL_ADD, fd, IO_POLL_IN, conn_token(c))) {

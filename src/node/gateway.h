@@ -16,9 +16,9 @@
  *
  * Everything is preallocated at start and bounded: connections (connections_max), requests in
  * flight per connection (inflight_max) and in the pending table (GW_PENDING_MAX), open reads per
- * connection (reads_max) and in all (GW_READS_MAX), input and output buffers per connection, and a
- * few large buffers for frames above the per-connection size. A limit reached is an error frame
- * or backpressure (the gateway stops reading that socket), never unbounded memory.
+ * connection (reads_max) and in all (gateway_reads_max), input and output buffers per connection,
+ * and a few large buffers for frames above the per-connection size. A limit reached is an error
+ * frame or backpressure (the gateway stops reading that socket), never unbounded memory.
  *
  * Protocols: a listener has a protocol handler table (struct gw_protocol); the native protocol is
  * gateway_native.c, the Kafka protocol (port 9092) gateway_kafka.c with its own table.
@@ -48,7 +48,7 @@ struct gw_pending;
 #define GW_BIG_BUFFERS      8             /* buffers of frame_bytes_max for larger frames */
 #define GW_PENDING_MAX      (1u << 16)    /* requests in the request ring not yet answered */
 #define GW_SYNC_WAIT_MAX    (1u << 16)    /* answers waiting for a durable position, per commit */
-#define GW_READS_MAX        4096          /* open reads of one gateway */
+#define GW_CURSORS          256           /* store cursors lent to reads in catch-up */
 #define GW_EVENTS_MAX       256           /* poller events per wait */
 #define GW_LOG_TURN_MAX     4096          /* node log entries per cursor per turn */
 #define GW_CATCHUP_TURN_MAX 64            /* batches read from stores per turn, in all */
@@ -108,17 +108,18 @@ struct gw_conn {
     uint32_t next_free;
     enum gw_conn_state state;
     const struct gw_protocol *proto;
-    bool hello_done;   /* native: hello answered */
-    bool read_blocked; /* the last input turn stopped for lack of room */
-    bool parked;       /* with read_blocked: the protocol waits for an event of its own (an
-                          answer, data, a timer) and resumes c itself (gw_conn_resume); the
-                          gateway does not retry it every turn */
-    bool polled_out;   /* registered for writability */
-    bool in_dirty;     /* unparsed input waits (blocked earlier) */
-    bool out_listed;   /* on the list of connections with output to send */
-    uint32_t inflight; /* requests sent to the sequencer and not answered */
-    uint32_t reads;    /* open reads */
-    uint8_t *in;       /* input buffer: own (GW_CONN_IN_BYTES) or a big one */
+    bool hello_done;    /* native: hello answered */
+    bool read_blocked;  /* the last input turn stopped for lack of room */
+    bool parked;        /* with read_blocked: the protocol waits for an event of its own (an
+                           answer, data, a timer) and resumes c itself (gw_conn_resume); the
+                           gateway does not retry it every turn */
+    bool polled_out;    /* registered for writability */
+    bool in_dirty;      /* unparsed input waits (blocked earlier) */
+    bool out_listed;    /* on the list of connections with output to send */
+    uint32_t inflight;  /* requests sent to the sequencer and not answered */
+    uint32_t reads;     /* open reads */
+    uint32_t read_head; /* first of its reads, or UINT32_MAX */
+    uint8_t *in;        /* input buffer: own (GW_CONN_IN_BYTES) or a big one */
     uint32_t in_len;
     uint32_t in_cap;
     int in_big;        /* big buffer index holding the input, or -1 */
@@ -166,8 +167,11 @@ struct gw_read {
     enum gw_read_mode mode;
     uint32_t conn;
     uint32_t conn_generation;
-    uint32_t next_free;      /* free list */
-    uint32_t live_next;      /* next read on the stream's live list, or UINT32_MAX */
+    uint32_t next_free; /* free list */
+    uint32_t live_next; /* next read on the stream's live list, or UINT32_MAX */
+    uint32_t conn_next; /* the connection's reads: a doubly linked list */
+    uint32_t conn_prev;
+    uint32_t cursor;         /* store cursor lent to it (catch-up), or UINT32_MAX */
     uint32_t index;          /* its own index */
     uint64_t client_request; /* the read's request id */
     uint64_t stream_id;
@@ -206,8 +210,12 @@ struct gateway {
     bool big_used[GW_BIG_BUFFERS];
     struct gw_queue pending;                     /* in request order */
     struct gw_queue sync_wait[NODE_COMMITS_MAX]; /* per commit, in node log order */
-    struct gw_read *reads;                       /* GW_READS_MAX */
-    struct store_cursor *read_cursors;           /* one per read, for catch-up */
+    struct gw_read *reads;                       /* gateway_reads_max */
+    uint32_t reads_cap;                          /* gateway_reads_max */
+    struct store_cursor *cursors;                /* GW_CURSORS, lent to reads in catch-up */
+    uint32_t cursor_free[GW_CURSORS];            /* free cursor indices */
+    uint32_t cursor_free_len;
+    struct store_cursor *scratch_cursor; /* for a read that got no cursor of its own */
     uint32_t read_free;
     uint32_t *catchup; /* indices of reads in catch-up mode */
     uint32_t catchup_len;

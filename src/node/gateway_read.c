@@ -35,22 +35,32 @@
 #define READ_NONE UINT32_MAX
 
 void gw_reads_init(struct gateway *gw) {
-    gw->reads = calloc(GW_READS_MAX, sizeof *gw->reads);
-    gw->read_cursors = calloc(GW_READS_MAX, sizeof *gw->read_cursors);
-    gw->catchup = calloc(GW_READS_MAX, sizeof *gw->catchup);
-    gw->live_slots = 2 * GW_READS_MAX;
+    uint32_t cap = gw->config->gateway_reads_max;
+    gw->reads_cap = cap;
+    gw->reads = calloc(cap, sizeof *gw->reads);
+    gw->cursors = calloc(GW_CURSORS + 1, sizeof *gw->cursors);
+    gw->scratch_cursor = gw->cursors ? &gw->cursors[GW_CURSORS] : NULL;
+    gw->catchup = calloc(cap, sizeof *gw->catchup);
+    gw->live_slots = 2;
+    while (gw->live_slots < 2ull * cap) {
+        gw->live_slots *= 2;
+    }
     gw->live_keys = calloc(gw->live_slots, sizeof *gw->live_keys);
     gw->live_heads = calloc(gw->live_slots, sizeof *gw->live_heads);
-    if (!gw->read_cursors || !gw->catchup || !gw->live_keys || !gw->live_heads) {
+    if (!gw->reads || !gw->cursors || !gw->catchup || !gw->live_keys || !gw->live_heads) {
         free(gw->reads);
         gw->reads = NULL;
         return;
     }
-    for (uint32_t i = 0; gw->reads && i < GW_READS_MAX; i++) {
+    for (uint32_t i = 0; i < cap; i++) {
         gw->reads[i].index = i;
-        gw->reads[i].next_free = i + 1 < GW_READS_MAX ? i + 1 : READ_NONE;
+        gw->reads[i].next_free = i + 1 < cap ? i + 1 : READ_NONE;
     }
     gw->read_free = 0;
+    for (uint32_t i = 0; i < GW_CURSORS; i++) {
+        gw->cursor_free[i] = GW_CURSORS - 1 - i;
+    }
+    gw->cursor_free_len = GW_CURSORS;
 }
 
 /* --- the live lists: stream id -> first live read (open addressing, linear probing) ---------- */
@@ -65,7 +75,7 @@ static uint32_t live_slot(const struct gateway *gw, uint64_t stream_id, bool *fo
             return i;
         }
     }
-    strom_unreachable(); /* at most GW_READS_MAX keys in twice as many slots */
+    strom_unreachable(); /* at most gateway_reads_max keys in twice as many slots */
 }
 
 static uint32_t live_home(const struct gateway *gw, uint64_t key) {
@@ -88,7 +98,10 @@ static void live_slot_delete(struct gateway *gw, uint32_t i) {
     gw->live_keys[hole] = 0;
 }
 
+static void read_cursor_give(struct gateway *gw, struct gw_read *r);
+
 static void live_add(struct gateway *gw, struct gw_read *r) {
+    read_cursor_give(gw, r); /* a live read needs no store cursor */
     bool found = false;
     uint32_t i = live_slot(gw, r->stream_id, &found);
     r->live_next = found ? gw->live_heads[i] : READ_NONE;
@@ -121,6 +134,15 @@ static void catchup_add(struct gateway *gw, struct gw_read *r) {
     gw->catchup[gw->catchup_len++] = r->index;
 }
 
+/* Gives r's store cursor back to the pool. */
+static void read_cursor_give(struct gateway *gw, struct gw_read *r) {
+    if (r->cursor != READ_NONE) {
+        strom_assert(gw->cursor_free_len < GW_CURSORS);
+        gw->cursor_free[gw->cursor_free_len++] = r->cursor;
+        r->cursor = READ_NONE;
+    }
+}
+
 /* Frees r (no frame); the caller removed it from its list. */
 static void read_free(struct gateway *gw, struct gw_read *r) {
     struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
@@ -128,7 +150,16 @@ static void read_free(struct gateway *gw, struct gw_read *r) {
         strom_assert(c->reads > 0 && c->out_reserved >= GW_ANSWER_BYTES);
         c->reads--;
         c->out_reserved -= GW_ANSWER_BYTES;
+        if (r->conn_prev != READ_NONE) {
+            gw->reads[r->conn_prev].conn_next = r->conn_next;
+        } else {
+            c->read_head = r->conn_next;
+        }
+        if (r->conn_next != READ_NONE) {
+            gw->reads[r->conn_next].conn_prev = r->conn_prev;
+        }
     }
+    read_cursor_give(gw, r);
     r->mode = GW_READ_FREE;
     r->next_free = gw->read_free;
     gw->read_free = r->index;
@@ -186,6 +217,9 @@ strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_re
                           .conn_generation = c->generation,
                           .next_free = READ_NONE,
                           .live_next = READ_NONE,
+                          .conn_next = c->read_head,
+                          .conn_prev = READ_NONE,
+                          .cursor = READ_NONE,
                           .index = r->index,
                           .client_request = client_request,
                           .stream_id = stream_id,
@@ -200,7 +234,10 @@ strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_re
     if (!follow && r->to > watermark) {
         r->to = watermark; /* without follow: the end the stream has now */
     }
-    store_cursor_init(&gw->read_cursors[r->index], stream_id, r->next);
+    if (c->read_head != READ_NONE) {
+        gw->reads[c->read_head].conn_prev = r->index;
+    }
+    c->read_head = r->index;
     c->reads++;
     c->out_reserved += GW_ANSWER_BYTES; /* for its read_end */
     catchup_add(gw, r);
@@ -208,11 +245,9 @@ strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_re
 }
 
 static struct gw_read *read_find(struct gateway *gw, const struct gw_conn *c, uint64_t id) {
-    for (uint32_t i = 0; i < GW_READS_MAX; i++) {
-        struct gw_read *r = &gw->reads[i];
-        if (r->mode != GW_READ_FREE && r->conn == c->index && r->conn_generation == c->generation &&
-            r->client_request == id) {
-            return r;
+    for (uint32_t i = c->read_head; i != READ_NONE; i = gw->reads[i].conn_next) {
+        if (gw->reads[i].client_request == id) {
+            return &gw->reads[i];
         }
     }
     return NULL;
@@ -237,12 +272,10 @@ void gw_read_cancel(struct gateway *gw, struct gw_conn *c, uint64_t client_reque
 }
 
 void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c) {
-    for (uint32_t i = 0; c->reads > 0 && i < GW_READS_MAX; i++) {
-        struct gw_read *r = &gw->reads[i];
-        if (r->mode != GW_READ_FREE && r->conn == c->index && r->conn_generation == c->generation) {
-            read_detach(gw, r);
-            read_free(gw, r);
-        }
+    while (c->read_head != READ_NONE) {
+        struct gw_read *r = &gw->reads[c->read_head];
+        read_detach(gw, r);
+        read_free(gw, r);
     }
 }
 
@@ -368,7 +401,7 @@ void gw_reads_live(struct gateway *gw, const struct ring_entry *e, bool sync_cur
 }
 
 void gw_reads_lapped(struct gateway *gw, bool sync_cursor) {
-    for (uint32_t i = 0; i < GW_READS_MAX; i++) {
+    for (uint32_t i = 0; i < gw->reads_cap; i++) {
         struct gw_read *r = &gw->reads[i];
         if (r->mode == GW_READ_LIVE && r->sync == sync_cursor) {
             live_remove(gw, r);
@@ -419,9 +452,14 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
     }
     *active = true;
     struct store *s = gw_store_of(gw, r->stream_id);
-    struct store_cursor *cur = &gw->read_cursors[r->index];
-    if (cur->offset != r->next) {
-        store_cursor_init(cur, r->stream_id, r->next);
+    if (r->cursor == READ_NONE && gw->cursor_free_len > 0) {
+        r->cursor = gw->cursor_free[--gw->cursor_free_len];
+        store_cursor_init(&gw->cursors[r->cursor], r->stream_id, r->next);
+    }
+    struct store_cursor *cur =
+        r->cursor != READ_NONE ? &gw->cursors[r->cursor] : gw->scratch_cursor;
+    if (cur->stream_id != r->stream_id || cur->offset != r->next) {
+        store_cursor_init(cur, r->stream_id, r->next); /* a shared cursor, or moved */
     }
     struct store_batch sb;
     strom_err err = s == NULL ? STROM_ERR_END : store_refresh(s, 0);
