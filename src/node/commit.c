@@ -49,6 +49,11 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
         err = store_open(io, dir, &o, &k->store);
     }
     if (!err) {
+        /* What a crashed process wrote may still be only in the page cache: make it durable
+         * before calling it durable (a forced checkpoint always ends in fdatasync). */
+        err = store_checkpoint(k->store, true);
+    }
+    if (!err) {
         err = store_streams_list(k->store, commit_publish_stream, k);
     }
     if (!err) {

@@ -655,10 +655,13 @@ static uint64_t gw_next_timeout(struct gateway *gw) {
     if (ring_tail(&gw->log_head.ring) > gw->log_head.cursor) {
         return 0;
     }
-    uint64_t wait = gw->catchup_active > 0 ? GW_CATCHUP_RETRY_NS : GW_IDLE_WAIT_NS;
+    if (gw->catchup_more) {
+        return 0;
+    }
+    uint64_t wait = gw->catchup_waiting ? GW_CATCHUP_RETRY_NS : GW_IDLE_WAIT_NS;
     wait = gw->proto_wait_ns < wait ? gw->proto_wait_ns : wait;
-    if (gw->catchup_active > 0) {
-        return wait;
+    if (gw->catchup_waiting) {
+        return gw_arm(gw) ? wait : 0;
     }
     return gw_arm(gw) ? wait : 0;
 }

@@ -51,7 +51,8 @@ struct gw_pending;
 #define GW_CURSORS          256           /* store cursors lent to reads in catch-up */
 #define GW_EVENTS_MAX       256           /* poller events per wait */
 #define GW_LOG_TURN_MAX     4096          /* node log entries per cursor per turn */
-#define GW_CATCHUP_TURN_MAX 64            /* batches read from stores per turn, in all */
+#define GW_CATCHUP_TURN_MAX 1024          /* batches read from stores per turn, in all */
+#define GW_CATCHUP_READ_MAX 64            /* ... and for one read */
 #define GW_IDLE_WAIT_NS     100000000u    /* longest sleep without news */
 #define GW_CATCHUP_RETRY_NS 1000000u      /* a read waiting for its commit to write: retry */
 #define GW_STOP_DRAIN_NS    1000000000u   /* at a stop, answers still awaited this long */
@@ -219,8 +220,9 @@ struct gateway {
     uint32_t read_free;
     uint32_t *catchup; /* indices of reads in catch-up mode */
     uint32_t catchup_len;
-    uint32_t catchup_active; /* of those, the ones that could make progress at the last turn */
-    uint32_t *live_heads;    /* hash of stream id -> first live read (open addressing of ids) */
+    bool catchup_more;    /* a read in catch-up could go on at once (the turn budget ran out) */
+    bool catchup_waiting; /* a read in catch-up waits for its commit to write */
+    uint32_t *live_heads; /* hash of stream id -> first live read (open addressing of ids) */
     uint64_t *live_keys;
     uint32_t live_slots;
     uint8_t *scratch;       /* frame_bytes_max + 4096: a batch read from a store */

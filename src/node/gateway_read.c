@@ -431,26 +431,33 @@ struct store *gw_store_of(struct gateway *gw, uint64_t stream_id) {
     return gw->stores[k];
 }
 
-/* One step of a catch-up read. Returns true when it delivered a batch. */
-static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
+/* What one step of a catch-up read did. */
+enum catchup_outcome {
+    CATCHUP_DELIVERED = 0, /* a batch: it may go on at once */
+    CATCHUP_WAITING = 1,   /* its data is not in the store yet: try again in a moment */
+    CATCHUP_STOPPED = 2,   /* no credit or no output room (an event brings it back), or it left */
+};
+
+/* One step of a catch-up read. */
+static enum catchup_outcome catchup_step(struct gateway *gw, struct gw_read *r) {
     uint64_t limit = read_watermark(gw, r);
     limit = limit < r->to ? limit : r->to;
-    *active = false;
     if (r->next >= r->to || (r->next >= limit && !r->follow)) {
         read_detach(gw, r);
         read_end(gw, r, STROM_OK);
-        return false;
+        return CATCHUP_STOPPED;
     }
     if (r->next >= limit) {
         read_detach(gw, r);
         live_add(gw, r); /* caught up: from now on the node log brings its batches */
-        return false;
+        return CATCHUP_STOPPED;
     }
-    if (r->credit <= 0 || gw->now_ns < r->retry_ns) {
-        *active = r->credit > 0;
-        return false;
+    if (r->credit <= 0) {
+        return CATCHUP_STOPPED;
     }
-    *active = true;
+    if (gw->now_ns < r->retry_ns) {
+        return CATCHUP_WAITING;
+    }
     struct store *s = gw_store_of(gw, r->stream_id);
     if (r->cursor == READ_NONE && gw->cursor_free_len > 0) {
         r->cursor = gw->cursor_free[--gw->cursor_free_len];
@@ -474,13 +481,13 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
     }
     if (err == STROM_ERR_END || err == STROM_ERR_NO_STREAM || err == STROM_ERR_IO) {
         r->retry_ns = gw->now_ns + GW_CATCHUP_RETRY_NS; /* its commit has not written it yet */
-        return false;
+        return CATCHUP_WAITING;
     }
     if (err == STROM_ERR_OUT_OF_RANGE) {
         struct store_stream_info info;
         r->next =
             store_stream_info(s, r->stream_id, &info) == STROM_OK ? info.first_offset : r->next;
-        return false;
+        return CATCHUP_DELIVERED; /* moved on: look again */
     }
     struct gw_conn *c = gw_conn_get(gw, r->conn, r->conn_generation);
     strom_assert(c != NULL);
@@ -489,33 +496,39 @@ static bool catchup_step(struct gateway *gw, struct gw_read *r, bool *active) {
     if (err) {
         read_detach(gw, r);
         read_end(gw, r, err);
-        return false;
+        return CATCHUP_STOPPED;
     }
     if (d.bytes == 0 || d.end < sb.base_offset + sb.message_count) {
         /* no room (read it again next time), or a piece of a converted batch (the rest next) */
         store_cursor_init(cur, r->stream_id, d.bytes == 0 ? r->next : d.end);
     }
     if (d.bytes == 0) {
-        return false;
+        return CATCHUP_STOPPED;
     }
     gw_out_commit(gw, c, d.bytes);
-    read_advance(gw, r, d.end, d.set_bytes);
-    return true;
+    bool ended = read_advance(gw, r, d.end, d.set_bytes);
+    return ended ? CATCHUP_STOPPED : CATCHUP_DELIVERED;
 }
 
 bool gw_reads_catchup(struct gateway *gw) {
     uint32_t budget = GW_CATCHUP_TURN_MAX;
-    uint32_t active = 0;
+    bool more = false;
+    bool waiting = false;
     /* Walk backwards: a read that leaves the list is swapped with the last one. */
     for (uint32_t i = gw->catchup_len; i-- > 0 && budget > 0;) {
         if (i >= gw->catchup_len) {
             continue;
         }
         struct gw_read *r = &gw->reads[gw->catchup[i]];
-        bool is_active = false;
-        budget -= catchup_step(gw, r, &is_active) ? 1 : 0;
-        active += is_active ? 1 : 0;
+        enum catchup_outcome o = CATCHUP_DELIVERED;
+        for (uint32_t n = 0; n < GW_CATCHUP_READ_MAX && budget > 0 && o == CATCHUP_DELIVERED;
+             n++, budget--) {
+            o = catchup_step(gw, r);
+        }
+        more |= o == CATCHUP_DELIVERED;
+        waiting |= o == CATCHUP_WAITING;
     }
-    gw->catchup_active = active;
-    return active > 0;
+    gw->catchup_more = more || budget == 0;
+    gw->catchup_waiting = waiting;
+    return gw->catchup_more;
 }
