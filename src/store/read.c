@@ -223,8 +223,8 @@ void store_cursor_init(struct store_cursor *c, uint64_t stream_id, uint64_t offs
     c->offset = offset;
 }
 
-static strom_err cursor_step(struct store *s, struct store_cursor *c, struct store_batch *b,
-                             void *buf, size_t cap) {
+strom_err store_cursor_next(struct store *s, struct store_cursor *c, struct store_batch *b,
+                            void *buf, size_t cap) {
     struct store_stream *st = NULL;
     uint64_t first = 0;
     strom_err err = store_stream_get(s, c->stream_id, false, &st);
@@ -254,19 +254,6 @@ static strom_err cursor_step(struct store *s, struct store_cursor *c, struct sto
     }
     if (err == STROM_ERR_CORRUPT) {
         c->error_pos = s->error_pos;
-    }
-    return err;
-}
-
-strom_err store_cursor_next(struct store *s, struct store_cursor *c, struct store_batch *b,
-                            void *buf, size_t payload_cap) {
-    strom_err err = cursor_step(s, c, b, buf, payload_cap);
-    if (err == STROM_ERR_CORRUPT && s->opt.read_only) {
-        /* The writer may have reclaimed the range since our last refresh: catch up, retry. */
-        c->level[0].count = 0;
-        c->level[1].count = 0;
-        err = store_refresh(s, 0);
-        err = err == STROM_OK ? cursor_step(s, c, b, buf, payload_cap) : err;
     }
     return err;
 }

@@ -182,7 +182,8 @@ void store_cursor_init(struct store_cursor *c, uint64_t stream_id, uint64_t offs
  * nothing more yet, call again after more appends or a refresh); OVERFLOW (b is filled and
  * b->payload_bytes says how much room the payload needs; c does not move); CORRUPT (c->error_pos
  * and store_error_pos name the damaged record; c does not move; the caller may skip past it with
- * store_cursor_init).
+ * store_cursor_init). In a read-only store, CORRUPT may also mean that the writer reclaimed the
+ * range since the last refresh: refresh (to the writer's durable position) and read again.
  */
 strom_err store_cursor_next(struct store *s, struct store_cursor *c, struct store_batch *b,
                             void *buf, size_t payload_cap);
@@ -223,6 +224,11 @@ uint64_t store_reclaim_pos(const struct store *s);
  * durable_pos (the writer's published durable position), or as far as whole valid records go
  * when durable_pos is 0. Adopts the writer's newer checkpoints on the way. A writable store
  * returns OK at once. Errors: IO, CORRUPT (damage inside the synced range; the rest is replayed).
+ *
+ * Pass the published durable position whenever the writer may be running: with 0 the reader may
+ * replay records the writer has not synced yet, which the writer's recovery after a crash can cut
+ * and overwrite, and this store would then hold state the file no longer has (reopen it to
+ * recover). 0 is for tools and for files whose writer is gone.
  */
 strom_err store_refresh(struct store *s, uint64_t durable_pos);
 
