@@ -51,7 +51,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 HARNESS := $(BUILD)/strom-bench
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store bench-base bench-quick
+        clean bench bench-store bench-base bench-quick demo
 
 all: $(STROM) $(GEN_TOOL)
 
@@ -143,6 +143,13 @@ bench: benches
 # strom beside NATS JetStream and Redis Streams, short durations (docs/bench.md).
 bench-quick: benches
 	@scripts/bench-peers.sh --quick
+
+# The node on real data: replays the Beijing air-quality data (DATA=folder), checks, restarts.
+DATA ?= ../shared/data/beijing-air
+demo:
+	@scripts/deps.sh
+	@$(MAKE) -s -j2 all
+	@DATA="$(DATA)" scripts/demo.sh
 
 # --- formatting ----------------------------------------------------------------------------------
 FORMAT_SRC = $(shell find src tools tests fuzz bench include -name '*.[ch]' ! -path 'src/gen/*' 2>/dev/null)

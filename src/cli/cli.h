@@ -24,6 +24,7 @@ int cli_read(int argc, char **argv);
 int cli_streams(int argc, char **argv);
 int cli_create(int argc, char **argv);
 int cli_stat(int argc, char **argv);
+int cli_demo(int argc, char **argv);
 
 /* Storage tools (src/cli/dump.c). */
 int cli_dump(int argc, char **argv);

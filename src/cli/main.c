@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
     {"stat", "print a node's counters", cli_stat},
     {"dump", "print every record of a store file (--verify: check it)", cli_dump},
     {"node", "run a node: supervisor, sequencer, gateways, commits", cli_node},
+    {"demo", "replay the Beijing air-quality data into a node and check it", cli_demo},
 };
 
 enum { command_count = sizeof commands / sizeof commands[0] };

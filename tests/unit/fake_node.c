@@ -139,10 +139,17 @@ static void fn_pump(struct fn *n, struct fn_sub *sub) {
         if (sub->credit <= 0 || sub->next >= s->next) {
             return;
         }
-        uint32_t b = 0;
-        while (b < s->nbatches && s->batches[b].base + s->batches[b].count <= sub->next) {
-            b++;
+        uint32_t lo = 0; /* binary search: the first batch that ends after sub->next */
+        uint32_t hi = s->nbatches;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (s->batches[mid].base + s->batches[mid].count <= sub->next) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
         }
+        uint32_t b = lo;
         struct fn_batch *bt = &s->batches[b];
         struct proto_deliver d = {s->id, bt->base, bt->count, bt->ts, {bt->set, bt->len}};
         fn_send(n, sub->conn, PROTO_DELIVER, sub->id, &d, bt->len);
