@@ -51,7 +51,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 HARNESS := $(BUILD)/strom-bench
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store bench-base bench-quick demo
+        clean bench bench-store bench-base bench-quick demo bench-node
 
 all: $(STROM) $(GEN_TOOL)
 
@@ -136,6 +136,10 @@ bench-store: $(BUILD)/bench/bench_store
 
 bench-base: $(BUILD)/bench/bench_base
 	$(BUILD)/bench/bench_base
+
+# The node beside the machine's floors (loopback TCP, fdatasync), one run (bench/bench_node.c).
+bench-node: $(BUILD)/bench/bench_node $(STROM)
+	$(BUILD)/bench/bench_node --strom $(STROM)
 
 bench: benches
 	@scripts/bench.sh

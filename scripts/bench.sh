@@ -13,6 +13,7 @@ benches=(
   bench_ssim
   bench_ring
   bench_store
+  bench_node
 )
 
 results=build/bench-results.ssim
