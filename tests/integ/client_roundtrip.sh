@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# client_roundtrip.sh: the strom client subcommands against a real node: append (arguments and
+# stdin lines), read (raw and ssim, --from/--to), create, streams, stat, /sys/cmd; errors that say
+# what to do, with their exit codes; and the same data after a restart of the node.
+source "$(dirname "$0")/lib/client.sh"
+
+start_node
+S="--server 127.0.0.1:$port"
+
+out=$($STROM append /rt/a $S one two three) || fail "append of arguments"
+[ "$out" = "strom.append  stream:/rt/a  count:3  first:0  last:2" ] || fail "append said: $out"
+out=$(seq 1 5000 | $STROM append /rt/a $S --ack 1 --no-sync) || fail "append of stdin"
+[ "$out" = "strom.append  stream:/rt/a  count:5000  first:3  last:5002" ] || fail "stdin: $out"
+out=$(printf 'no newline at the end' | $STROM append /rt/a $S) || fail "append of a last line"
+[ "$out" = "strom.append  stream:/rt/a  count:1  first:5003  last:5003" ] || fail "last: $out"
+
+$STROM read /rt/a $S >"$work/all" || fail "read"
+[ "$(wc -l <"$work/all")" -eq 5004 ] || fail "read gave $(wc -l <"$work/all") lines, not 5004"
+[ "$(head -n 3 "$work/all" | tr '\n' ' ')" = "one two three " ] || fail "first lines differ"
+diff <(sed -n '4,5003p' "$work/all") <(seq 1 5000) >/dev/null || fail "the stdin lines differ"
+[ "$(tail -n 1 "$work/all")" = "no newline at the end" ] || fail "the last line differs"
+
+out=$($STROM read /rt/a $S --from 1 --to 3 --format ssim) || fail "read --format ssim"
+echo "$out" | grep -q '^strom.msg  stream:/rt/a  offset:1  ts:[0-9]*  payload:two$' ||
+  fail "ssim line of offset 1: $out"
+[ "$(echo "$out" | wc -l)" -eq 2 ] || fail "--from 1 --to 3 gave: $out"
+$STROM append /rt/q $S 'with "quotes" and space' >/dev/null || fail "append with quotes"
+$STROM read /rt/q $S --format ssim | grep -q "payload:'with \"quotes\" and space'" ||
+  fail "ssim quoting: $($STROM read /rt/q $S --format ssim)"
+
+out=$($STROM create /rt/new $S) || fail "create"
+echo "$out" | grep -q '^strom.create  stream:/rt/new  id:[0-9]*  created:true$' || fail "$out"
+out=$($STROM create /rt/new $S) || fail "create again"
+echo "$out" | grep -q 'created:false$' || fail "create again said: $out"
+$STROM streams $S >"$work/streams" || fail "streams"
+grep -q '^strom.stream  path:/rt/a  id:[0-9]*  first:0  next:5004  durable:5004  bytes:[0-9]*$' \
+  "$work/streams" || fail "streams: $(cat "$work/streams")"
+grep -q 'path:/rt/new ' "$work/streams" || fail "streams lacks /rt/new"
+$STROM streams $S --prefix /rt/n | grep -q 'path:/rt/new ' || fail "streams --prefix"
+$STROM streams $S --prefix /rt/n | grep -q 'path:/rt/a ' && fail "--prefix did not filter"
+$STROM stat $S | grep -q '^strom\.' || fail "stat printed no ssim"
+$STROM read /sys/cmd $S | grep -q '/rt/new' || fail "/sys/cmd lacks the create of /rt/new"
+
+# Errors: a message on stderr that says what to do, and the exit code.
+$STROM append 'bad path' $S x 2>"$work/err"
+[ $? -eq 2 ] || fail "a bad path is a usage error (2)"
+grep -q 'is not a stream path' "$work/err" || fail "bad path said: $(cat "$work/err")"
+$STROM read /rt/a --server 127.0.0.1:1 2>"$work/err"
+[ $? -eq 1 ] || fail "no node is exit 1"
+grep -q "is a node running there" "$work/err" || fail "no node said: $(cat "$work/err")"
+$STROM read /rt/none $S 2>"$work/err"
+[ $? -eq 1 ] || fail "a missing stream is exit 1"
+grep -q "NO_STREAM" "$work/err" || fail "missing stream said: $(cat "$work/err")"
+$STROM read /rt/a $S --format xml 2>/dev/null
+[ $? -eq 2 ] || fail "--format xml is a usage error"
+$STROM append /rt/a $S --ack 0 x 2>/dev/null
+[ $? -eq 2 ] || fail "--ack 0 is a usage error"
+
+stop_node
+start_node
+[ "$($STROM read /rt/a $S | wc -l)" -eq 5004 ] || fail "after a restart /rt/a is not whole"
+$STROM read /rt/a $S | cmp -s - "$work/all" || fail "after a restart /rt/a differs"
+out=$($STROM append /rt/a $S after) || fail "append after restart"
+[ "$out" = "strom.append  stream:/rt/a  count:1  first:5004  last:5004" ] || fail "$out"
+echo "client_roundtrip: ok"
