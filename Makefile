@@ -153,7 +153,7 @@ DATA ?= ../shared/data/beijing-air
 demo:
 	@scripts/deps.sh
 	@$(MAKE) -s -j2 all
-	@DATA="$(DATA)" scripts/demo.sh
+	@DATA="$(DATA)" DEMO_DIR="$(DEMO_DIR)" scripts/demo.sh
 
 # --- formatting ----------------------------------------------------------------------------------
 FORMAT_SRC = $(shell find src tools tests fuzz bench include -name '*.[ch]' ! -path 'src/gen/*' 2>/dev/null)

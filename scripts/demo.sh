@@ -5,12 +5,15 @@
 #
 # Environment: DATA (default ../shared/data/beijing-air, relative to the repository): the folder
 # of the 12 PRSA_Data_*.csv files (UCI dataset 501, see the README). DEMO_DIR (default
-# build/demo-data): the node's data directory, emptied first. DEMO_ARGS: more `strom demo` flags.
+# strom-data, the node's own default data directory): emptied first, but only when it is empty
+# or was made by an earlier demo (it holds the marker file .strom-demo); any other directory is
+# left alone and the demo stops. DEMO_ARGS: more `strom demo` flags.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 DATA=${DATA:-../shared/data/beijing-air}
-DEMO_DIR=${DEMO_DIR:-build/demo-data}
+DEMO_DIR=${DEMO_DIR:-strom-data}
+NODE_LOG=build/demo-node.log
 STROM=build/strom
 node_pid=""
 
@@ -38,20 +41,20 @@ free_port() {
 
 # start_node: starts `strom node` on DEMO_DIR and waits until it answers (at most 20 s).
 start_node() {
-  "$STROM" node --data "$DEMO_DIR" --listen "127.0.0.1:$port" 2>>"$DEMO_DIR.log" &
+  "$STROM" node --data "$DEMO_DIR" --listen "127.0.0.1:$port" 2>>"$NODE_LOG" &
   node_pid=$!
   for _ in $(seq 200); do
     if "$STROM" stat --server "127.0.0.1:$port" >/dev/null 2>&1; then
       return 0
     fi
     if ! kill -0 "$node_pid" 2>/dev/null; then
-      echo "demo: the node exited at start; its log is $DEMO_DIR.log:" >&2
-      tail -n 20 "$DEMO_DIR.log" >&2
+      echo "demo: the node exited at start; its log is $NODE_LOG:" >&2
+      tail -n 20 "$NODE_LOG" >&2
       return 1
     fi
     sleep 0.1
   done
-  echo "demo: the node did not answer on 127.0.0.1:$port within 20 s (log: $DEMO_DIR.log)" >&2
+  echo "demo: the node did not answer on 127.0.0.1:$port within 20 s (log: $NODE_LOG)" >&2
   return 1
 }
 
@@ -61,9 +64,16 @@ if [ ! -d "$DATA" ]; then
   exit 1
 fi
 
+if [ -d "$DEMO_DIR" ] && [ -n "$(ls -A "$DEMO_DIR")" ] && [ ! -e "$DEMO_DIR/.strom-demo" ]; then
+  echo "demo: $DEMO_DIR holds data that no demo wrote; move it away, or run" >&2
+  echo "      make demo DEMO_DIR=another/folder" >&2
+  exit 1
+fi
 port=$(free_port)
-rm -rf "$DEMO_DIR" "$DEMO_DIR.log"
+mkdir -p build
+rm -rf "$DEMO_DIR" "$NODE_LOG"
 mkdir -p "$DEMO_DIR"
+touch "$DEMO_DIR/.strom-demo"
 
 say "starting a node on a fresh data directory $DEMO_DIR, 127.0.0.1:$port"
 start_node || exit 1
@@ -78,4 +88,4 @@ say "restarting the node on the same directory and checking the data again"
 start_node || exit 1
 "$STROM" demo --data "$DATA" --server "127.0.0.1:$port" --check-only ${DEMO_ARGS:-} || exit 1
 stop_node
-say "demo: ok (node log: $DEMO_DIR.log)"
+say "demo: ok (node log: $NODE_LOG)"
