@@ -236,6 +236,11 @@ static void sub_deliver_callbacks(strom_client *c, strom_sub *sub, const struct 
     proto_msgs_begin(&it, d->messages, d->count);
     struct proto_msg pm;
     c->dispatching = sub;
+    if (sub->next_offset == STROM_OFFSET_END) {
+        /* Opened at the end: the node starts the read at the stream's end when it arrives, so
+         * the first deliver says where that was. */
+        sub->next_offset = d->base_offset;
+    }
     for (uint64_t off = d->base_offset; !sub->closing && proto_msgs_next(&it, &pm) == STROM_OK;
          off++) {
         if (off < sub->next_offset || off >= sub->ro.to) {
@@ -343,6 +348,9 @@ static bool sub_load_next(strom_client *c, strom_sub *sub) {
 static bool sub_take(strom_client *c, strom_sub *sub, struct strom_msg *msg) {
     for (;;) {
         struct proto_msg pm;
+        if (sub->cur_valid && sub->next_offset == STROM_OFFSET_END) {
+            sub->next_offset = sub->cur_base; /* opened at the end: see sub_deliver_callbacks */
+        }
         if (sub->cur_valid && proto_msgs_next(&sub->cur, &pm) == STROM_OK) {
             uint64_t off = sub->cur_base + sub->cur_index++;
             if (off < sub->next_offset || off >= sub->ro.to) {

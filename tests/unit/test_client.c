@@ -199,6 +199,36 @@ Test(client, follow_with_small_credit_in_both_modes) {
     stop(c);
 }
 
+Test(client, a_subscription_from_the_end_gets_only_new_messages_in_both_modes) {
+    strom_client *c = start(&(struct fake_node_config){0});
+    struct counted k = {.dense = true};
+    append_many(c, "/e", 10, &k); /* before the subscriptions: not theirs */
+    struct strom_read_options ro;
+    strom_read_options_init(&ro);
+    ro.from = STROM_OFFSET_END;
+    ro.follow = true;
+    struct seen s = {.next = 10, .in_order = true, .payload_ok = true};
+    strom_sub *cb = NULL;
+    strom_sub *pull = NULL;
+    cr_assert_eq(strom_subscribe(c, "/e", &ro, on_msg, &s, &cb), STROM_OK);
+    cr_assert_eq(strom_subscribe(c, "/e", &ro, NULL, NULL, &pull), STROM_OK);
+    cr_assert_eq(strom_ping(c, NULL), STROM_OK); /* both reads are open at the node */
+    append_many(c, "/e", 5, &k);
+    for (int i = 0; i < 1000 && s.count < 5; i++) {
+        strom_step(c, 10000000);
+    }
+    cr_assert_eq(s.count, 5, "the callback saw the new messages only");
+    cr_assert(s.in_order && s.payload_ok);
+    for (uint64_t want = 10; want < 15; want++) {
+        struct strom_msg m;
+        cr_assert_eq(strom_sub_next(c, pull, &m, UINT64_C(5000000000)), STROM_OK);
+        cr_assert_eq(m.offset, want);
+    }
+    strom_sub_close(c, cb);
+    strom_sub_close(c, pull);
+    stop(c);
+}
+
 /* The fake node closes the connection after applying every 7th append without answering it:
  * libstrom reconnects and retries, and the node answers the retry with the first offsets. */
 Test(client, reconnect_retries_appends_once) {
