@@ -41,7 +41,8 @@ free_port() {
 
 # start_node: starts `strom node` on DEMO_DIR and waits until it answers (at most 20 s).
 start_node() {
-  "$STROM" node --data "$DEMO_DIR" --listen "127.0.0.1:$port" 2>>"$NODE_LOG" &
+  "$STROM" node --data "$DEMO_DIR" --listen "127.0.0.1:$port" --kafka "127.0.0.1:$kafka_port" \
+    2>>"$NODE_LOG" &
   node_pid=$!
   for _ in $(seq 200); do
     if "$STROM" stat --server "127.0.0.1:$port" >/dev/null 2>&1; then
@@ -70,6 +71,7 @@ if [ -d "$DEMO_DIR" ] && [ -n "$(ls -A "$DEMO_DIR")" ] && [ ! -e "$DEMO_DIR/.str
   exit 1
 fi
 port=$(free_port)
+kafka_port=$(free_port)
 mkdir -p build
 rm -rf "$DEMO_DIR" "$NODE_LOG"
 mkdir -p "$DEMO_DIR"

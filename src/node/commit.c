@@ -54,6 +54,10 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
         err = store_checkpoint(k->store, true);
     }
     if (!err) {
+        __atomic_store_n(&k->counters->file_durable_pos, store_durable_pos(k->store),
+                         __ATOMIC_RELEASE);
+    }
+    if (!err) {
         err = store_streams_list(k->store, commit_publish_stream, k);
     }
     if (!err) {
@@ -109,7 +113,8 @@ static void commit_publish(struct commit *k, bool release) {
 /* Store sync, then publish and release the node log. */
 static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     uint64_t t0 = io_clock_monotonic_ns(k->io);
-    strom_err err = store_sync(k->store, NULL);
+    uint64_t file_durable_pos = 0;
+    strom_err err = store_sync(k->store, &file_durable_pos);
     if (err == STROM_ERR_NO_SPACE) {
         k->no_space = true; /* nothing lost: try again once there is room */
         return STROM_OK;
@@ -126,6 +131,8 @@ static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     k->pending_bytes = 0;
     k->pending_since_ns = 0;
     k->last_sync_ns = now_ns;
+    /* Before the node log position: a gateway that sees a batch durable finds it in the file. */
+    __atomic_store_n(&k->counters->file_durable_pos, file_durable_pos, __ATOMIC_RELEASE);
     commit_publish(k, true);
     return STROM_OK;
 }

@@ -271,6 +271,10 @@ void gw_conn_resume(struct gateway *gw, struct gw_conn *c);
 /* The store (read-only) of the commit that owns stream_id, opened when first needed; NULL when it
  * cannot be opened now (its commit has not made it yet). */
 struct store *gw_store_of(struct gateway *gw, uint64_t stream_id);
+/* Brings the read-only store s of stream_id's commit up to that commit's published data file
+ * durable position, never further (see node_commit_counters.file_durable_pos). Errors of
+ * store_refresh. */
+strom_err gw_store_refresh(struct gateway *gw, uint64_t stream_id, struct store *s);
 
 /* Reads (gateway_read.c). */
 void gw_reads_init(struct gateway *gw);

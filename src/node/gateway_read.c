@@ -431,6 +431,14 @@ struct store *gw_store_of(struct gateway *gw, uint64_t stream_id) {
     return gw->stores[k];
 }
 
+strom_err gw_store_refresh(struct gateway *gw, uint64_t stream_id, struct store *s) {
+    strom_assert(s != NULL);
+    uint32_t k = node_commit_of(stream_id, gw->config->commits);
+    uint64_t durable =
+        __atomic_load_n(&gw->shm->header->commits_c[k].file_durable_pos, __ATOMIC_ACQUIRE);
+    return durable == 0 ? STROM_ERR_END : store_refresh(s, durable);
+}
+
 /* What one step of a catch-up read did. */
 enum catchup_outcome {
     CATCHUP_DELIVERED = 0, /* a batch: it may go on at once */
@@ -469,7 +477,7 @@ static enum catchup_outcome catchup_step(struct gateway *gw, struct gw_read *r) 
         store_cursor_init(cur, r->stream_id, r->next); /* a shared cursor, or moved */
     }
     struct store_batch sb;
-    strom_err err = s == NULL ? STROM_ERR_END : store_refresh(s, 0);
+    strom_err err = s == NULL ? STROM_ERR_END : gw_store_refresh(gw, r->stream_id, s);
     if (!err) {
         err = store_cursor_next(s, cur, &sb, gw->scratch, gw->config->frame_bytes_max + 4096);
     }

@@ -286,7 +286,7 @@ static int16_t fetch_read(struct gateway *gw, struct fetch_fill *ff, uint64_t id
                           uint64_t hw, uint32_t limit, uint32_t *taken) {
     struct store *s = gw_store_of(gw, id);
     struct store_cursor *cur = &gw->kafka->cursor;
-    if (s == NULL || store_refresh(s, 0) != STROM_OK) {
+    if (s == NULL || gw_store_refresh(gw, id, s) != STROM_OK) {
         return KAFKA_ERR_NONE; /* not readable yet: nothing this time */
     }
     store_cursor_init(cur, id, next);
@@ -443,7 +443,7 @@ static int64_t offset_for_time(struct gateway *gw, uint64_t id, uint64_t first, 
                                int64_t ms) {
     struct store *s = gw_store_of(gw, id);
     struct store_cursor *cur = &gw->kafka->cursor;
-    if (s == NULL || store_refresh(s, 0) != STROM_OK) {
+    if (s == NULL || gw_store_refresh(gw, id, s) != STROM_OK) {
         return -1;
     }
     store_cursor_init(cur, id, first);

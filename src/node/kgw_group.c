@@ -78,7 +78,7 @@ static struct kgroup_env group_env(struct gateway *gw) {
 static void group_read(struct gateway *gw, struct kgw_group *g, uint64_t to) {
     struct store *s = gw_store_of(gw, g->stream_id);
     struct store_cursor *cur = &gw->kafka->cursor;
-    if (s == NULL || store_refresh(s, 0) != STROM_OK) {
+    if (s == NULL || gw_store_refresh(gw, g->stream_id, s) != STROM_OK) {
         return;
     }
     struct kgroup_env env = group_env(gw);

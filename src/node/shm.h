@@ -72,7 +72,11 @@ struct node_commit_counters {
     uint64_t sync_ns_total;    /* time in them */
     uint64_t sync_ns_max;      /* the longest */
     uint64_t skipped;          /* batches read again after a restart and already stored */
-    uint8_t pad[NODE_COUNTERS_BYTES - 11 * 8];
+    /* Data file: every record starting below it is synced (store_sync's answer). Read-only
+     * readers refresh up to it and never further: what lies beyond may be cut by the commit's
+     * recovery after a crash (see store_refresh). Published before durable_position. */
+    uint64_t file_durable_pos;
+    uint8_t pad[NODE_COUNTERS_BYTES - 12 * 8];
 };
 
 /* Written by gateway g, except `armed` (see below). */
