@@ -51,7 +51,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 HARNESS := $(BUILD)/strom-bench
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store bench-base bench-quick demo bench-node
+        clean bench bench-store bench-base bench-quick demo bench-node bench-peers
 
 all: $(STROM) $(GEN_TOOL)
 
@@ -144,7 +144,11 @@ bench-node: $(BUILD)/bench/bench_node $(STROM)
 bench: benches
 	@scripts/bench.sh
 
-# strom beside NATS JetStream and Redis Streams, short durations (docs/bench.md).
+# strom beside NATS JetStream and Redis Streams (docs/bench.md): the standard suite alone (also
+# part of make bench), and the same with short durations.
+bench-peers: benches
+	@scripts/bench-peers.sh
+
 bench-quick: benches
 	@scripts/bench-peers.sh --quick
 
