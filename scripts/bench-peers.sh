@@ -171,7 +171,7 @@ start_strom() {
   mkdir -p "$dir"
   port=$($bench free-port) && kafka_port=$($bench free-port) || return 1
   local args=(node --data "$dir/data" --listen "127.0.0.1:$port" --fsync "$fsync" --reads-max 1024)
-  [ "$kafka" = 1 ] && args+=(--kafka "127.0.0.1:$kafka_port")
+  if [ "$kafka" = 1 ]; then args+=(--kafka "127.0.0.1:$kafka_port"); else args+=(--kafka off); fi
   "$strom" "${args[@]}" >"$dir/log" 2>&1 &
   pid=$!
   started+=("$pid")

@@ -522,7 +522,8 @@ static void run_failed(struct bench_result *result, struct bench_slot *first, ui
         bench_diag_set(&result->diag, first[got].err, "%s: %s (%s)", what, first[got].diag.text,
                        strom_errname(first[got].err));
     } else {
-        bench_diag_set(&result->diag, STROM_ERR_TIMEOUT, "%s: timed out", what);
+        bench_diag_set(&result->diag, STROM_ERR_TIMEOUT, "%s: not done within the setup time",
+                       what);
     }
 }
 
