@@ -162,15 +162,13 @@ start_redis() {
 # --- strom ---------------------------------------------------------------------------------------
 # strom ack 1 without sync (memory row) or with sync (disk row) is the client's choice per append;
 # the node syncs as its --fsync policy says: interval for the memory row, always for the disk row.
-# --reads-max 1024 lets one connection hold as many subscriptions as libstrom allows (the node's
-# default is 64), so that a subscriber of 100,000 streams needs 98 connections, not 1,563.
 # start_strom ROW KAFKA: KAFKA 1 also opens the Kafka listener (kafka_port).
 start_strom() {
   local row=$1 kafka=$2 dir=$scratch/strom.$RANDOM fsync=interval
   [ "$row" = disk ] && fsync=always
   mkdir -p "$dir"
   port=$($bench free-port) && kafka_port=$($bench free-port) || return 1
-  local args=(node --data "$dir/data" --listen "127.0.0.1:$port" --fsync "$fsync" --reads-max 1024)
+  local args=(node --data "$dir/data" --listen "127.0.0.1:$port" --fsync "$fsync")
   if [ "$kafka" = 1 ]; then args+=(--kafka "127.0.0.1:$kafka_port"); else args+=(--kafka off); fi
   "$strom" "${args[@]}" >"$dir/log" 2>&1 &
   pid=$!

@@ -97,6 +97,7 @@ static strom_err strom_connect(strom_client **out, const struct bench_plan *plan
     opt.client_name = "strom-bench";
     opt.no_idempotence = true;
     opt.inflight_max = inflight;
+    opt.request_timeout_ns = plan->setup_timeout_ns; /* bounds the blocking calls of setup */
     strom_err err = strom_open(&opt, out);
     if (err != STROM_OK) {
         bench_diag_set(diag, err, "strom connect %s: %s", server, strom_strerror(err));
@@ -334,6 +335,8 @@ static void strom_sub_done(void *arg, strom_sub *sub, const struct strom_msg *ms
     (void)sub;
     struct strom_conn *c = arg;
     if (msg != NULL) {
+        /* No message is sent before every subscriber is in place, so deliveries come in polls. */
+        strom_assert(c->sink != NULL);
         c->sink->on_deliver(c->sink->ctx, msg->payload, msg->payload_bytes, bench_now_ns());
     } else if (c->sub_err == STROM_OK) {
         c->sub_err = err != STROM_OK ? err : STROM_ERR_END;
@@ -385,6 +388,7 @@ static strom_err strom_subscriber_open(void **conn, const struct bench_plan *pla
     }
     c->plan = plan;
     c->ack = strom_ack(plan);
+    c->diag = diag; /* a subscription may end while the pings below step the clients */
     err = strom_subscriber_connect(c, stream_count, diag);
     struct strom_read_options ro;
     strom_read_options_init(&ro);
@@ -399,6 +403,15 @@ static strom_err strom_subscriber_open(void **conn, const struct bench_plan *pla
         if (err != STROM_OK) {
             bench_diag_set(diag, err, "strom subscribe %s: %s", path, strom_strerror(err));
             break;
+        }
+    }
+    /* strom_subscribe only queues the read: a ping answered on each connection means the node
+     * has taken every read sent before it, so the subscriptions are in place before the start,
+     * as a NATS subscriber's consumers are when js_Subscribe returns. */
+    for (uint32_t i = 0; err == STROM_OK && i < c->client_count; i++) {
+        err = strom_ping(c->clients[i], NULL);
+        if (err != STROM_OK) {
+            bench_diag_set(diag, err, "strom ping after subscribing: %s", strom_strerror(err));
         }
     }
 done:
