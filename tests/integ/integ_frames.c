@@ -488,7 +488,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     *colon = '\0';
-    snprintf(cfg.host, sizeof cfg.host, "%s", server);
+    if (snprintf(cfg.host, sizeof cfg.host, "%s", server) >= (int)sizeof cfg.host) {
+        fprintf(stderr, "integ_frames: host of --server too long\n");
+        return 2;
+    }
     cfg.port = (uint16_t)atoi(colon + 1);
     int fd = conn_hello();
     if (!check(fd >= 0 && alive(fd), "hello and ping", "no hello answer or pong")) {
