@@ -12,8 +12,8 @@
 #   kafkajs (npm, tests/kafkajs/): producer and a consumer group of two;
 #   crossing over: kcat produces, `strom read` shows the same payloads, keys, headers and
 #     timestamps; `strom append` writes, kafka-python consumes the same;
-#   bad input (tests/integ/kafka_raw.py): bad CRC, oversize batch, unknown topic with
-#     auto-creation off, a malformed request.
+#   bad input and idempotence (tests/integ/kafka_raw.py): bad CRC, oversize batch, unknown topic
+#     with auto-creation off, a malformed request; a retried idempotent batch is stored once.
 #
 # Every client has a time limit; the node is stopped with SIGTERM (trap) and waited for.
 set -euo pipefail
@@ -215,7 +215,7 @@ timeout 120 "$PY" "$tmp/py_group.py" "$broker" 1 0 90 || fail "kafka-python, fir
   fail "no commit in /sys/groups/pyg"
 
 echo "== bad input"
-for check in crc large malformed; do
+for check in crc large malformed idempotence; do
   timeout 30 "$PY" tests/integ/kafka_raw.py "$broker" "$check" || fail "kafka_raw $check"
 done
 

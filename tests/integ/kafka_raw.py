@@ -5,8 +5,9 @@ malformed request. Run by tests/integ/kafka_node.sh as:
     kafka_raw.py HOST:PORT CHECK
 
 CHECK is crc (expects CORRUPT_MESSAGE, 2), large (MESSAGE_TOO_LARGE, 10), unknown
-(UNKNOWN_TOPIC_OR_PARTITION, 3: the node runs with --auto-create false), or malformed (the node
-closes the connection). Prints "ok: CHECK" and exits 0, or says what it got and exits 1.
+(UNKNOWN_TOPIC_OR_PARTITION, 3: the node runs with --auto-create false), malformed (the node
+closes the connection), or idempotence (an idempotent batch sent twice is stored once and
+answered with its first offsets; a gap in sequence gets OUT_OF_ORDER_SEQUENCE_NUMBER, 45). Prints "ok: CHECK" and exits 0, or says what it got and exits 1.
 """
 import socket
 import struct
@@ -46,12 +47,14 @@ def varint(v):
             return bytes(out)
 
 
-def record_batch(values, bad_crc=False):
+def record_batch(values, bad_crc=False, producer=-1, sequence=-1):
     records = bytearray()
     for i, value in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(value)) + value + varint(0)
         records += varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 0, 0, -1, -1, -1, len(values))
+    epoch = 0 if producer >= 0 else -1
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 0, 0, producer, epoch, sequence,
+                            len(values))
     after_crc += bytes(records)
     crc = crc32c(after_crc) ^ (1 if bad_crc else 0)
     batch = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
@@ -92,9 +95,10 @@ def exchange(addr, frame):
     return data
 
 
-def produce_error(addr, topic, batch):
+def produce(addr, topic, batch):
+    """Error code and base offset of the one partition of a Produce v7 response."""
     data = exchange(addr, produce_v7(topic, batch))
-    # size, correlation, topics count, name, partitions count, index, error_code
+    # size, correlation, topics count, name, partitions count, index, error_code, base_offset
     assert len(data) >= 8, "no response"
     pos = 8
     (count,) = struct.unpack_from(">i", data, pos)
@@ -102,8 +106,24 @@ def produce_error(addr, topic, batch):
     (name_len,) = struct.unpack_from(">h", data, pos)
     pos += 2 + name_len
     pos += 4  # partitions count
-    (index, error) = struct.unpack_from(">ih", data, pos)
-    return error
+    (index, error, base) = struct.unpack_from(">ihq", data, pos)
+    return error, base
+
+
+def produce_error(addr, topic, batch):
+    return produce(addr, topic, batch)[0]
+
+
+def idempotence(addr):
+    """A retried batch gets its first offsets back; a gap in sequence is refused."""
+    pid = 987654321
+    first = produce(addr, "raw-idem", record_batch([b"a", b"b", b"c"], producer=pid, sequence=0))
+    again = produce(addr, "raw-idem", record_batch([b"a", b"b", b"c"], producer=pid, sequence=0))
+    nxt = produce(addr, "raw-idem", record_batch([b"d"], producer=pid, sequence=3))
+    gap = produce(addr, "raw-idem", record_batch([b"e"], producer=pid, sequence=9))
+    got = (first, again, nxt, gap[0])
+    want = ((0, 0), (0, 0), (0, 3), 45)  # 45: OUT_OF_ORDER_SEQUENCE_NUMBER
+    return got, want
 
 
 def main():
@@ -117,6 +137,8 @@ def main():
     elif check == "unknown":
         got = produce_error(addr, "raw-unknown", record_batch([b"a"]))
         want = 3
+    elif check == "idempotence":
+        got, want = idempotence(addr)
     elif check == "malformed":
         # An array count far beyond the frame: the decoder refuses it and the node hangs up.
         body = struct.pack(">hhi", 3, 4, 9) + string("kafka_raw") + struct.pack(">i", 1 << 30)
@@ -126,7 +148,7 @@ def main():
         print("kafka_raw: unknown check", check)
         return 2
     if got != want:
-        print("FAIL: kafka_raw %s: got %d, want %d" % (check, got, want))
+        print("FAIL: kafka_raw %s: got %s, want %s" % (check, got, want))
         return 1
     print("ok: %s" % check)
     return 0
