@@ -60,7 +60,7 @@ node_ready() {
 start_node() {
   [ -n "$port" ] || port=$(free_port)
   : >"$work/node.log"
-  "$STROM" node --data "$work/data" --listen "127.0.0.1:$port"  --frame-bytes-max 1M \
+  "$STROM" node --data "$work/data" --listen "127.0.0.1:$port" --kafka off --frame-bytes-max 1M \
     --log-bytes 16M --request-bytes 8M --streams-max 4096 --paths-bytes 1M "$@" 2>>"$work/node.log" &
   node_pid=$!
   wait_for 30 node_ready || fail "the node was not ready within 30 s"
