@@ -9,9 +9,10 @@
  *   2. replays every row, in timestamp order across the stations, as one message each (payload:
  *      the CSV row; client timestamp: the row's hour in ns since the Unix epoch), pipelined, as
  * fast as the node takes it, with a progress line;
- *   3. then, and with --check-only only this, reads every stream back from offset 0 and checks
- *      that it holds exactly its file's rows, byte for byte, with their client timestamps, and
- *      that the count (420,768) and the CRC-32C of all payloads in order match the files.
+ *   3. then, and with --check-only only this, reads every stream back from offset 0 (all twelve
+ *      at once) and checks that it holds exactly its file's rows, byte for byte, with their
+ *      client timestamps, and that the count (420,768) and the checksum of the payloads (CRC-32C
+ *      per stream in offset order, combined over the stations) match the files.
  * Exits 1 when anything does not match, saying what.
  */
 #include <dirent.h>
@@ -415,13 +416,19 @@ struct demo_check {
     uint32_t crc;    /* running CRC-32C of the payloads */
     const char *bad; /* the first mismatch, or NULL */
     uint64_t bad_offset;
+    bool ended;
+    strom_err err;
 };
 
 static void demo_on_read(void *arg, strom_sub *sub, const struct strom_msg *m, strom_err err) {
     (void)sub;
-    (void)err;
     struct demo_check *k = arg;
-    if (m == NULL || k->bad != NULL) {
+    if (m == NULL) {
+        k->ended = true;
+        k->err = err;
+        return;
+    }
+    if (k->bad != NULL) {
         return;
     }
     const struct demo_row *row = k->count < k->s->row_count ? &k->s->rows[k->count] : NULL;
@@ -442,33 +449,80 @@ static void demo_on_read(void *arg, strom_sub *sub, const struct strom_msg *m, s
     k->count++;
 }
 
-/* Reads every stream from offset 0 and compares it with the files. */
-static bool demo_check(struct demo *d, strom_client *c, const char *pass) {
-    uint64_t total = 0;
+/* The checksum of the whole data: CRC-32C over each station's CRC-32C (of its payloads in offset
+ * order) as 4 little-endian bytes, stations in name order. */
+static uint32_t demo_combine(const uint32_t *station_crcs, uint32_t n) {
     uint32_t crc = 0;
-    bool ok = true;
-    uint64_t t0 = demo_now_ns();
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t le[4] = {(uint8_t)station_crcs[i], (uint8_t)(station_crcs[i] >> 8),
+                         (uint8_t)(station_crcs[i] >> 16), (uint8_t)(station_crcs[i] >> 24)};
+        crc = crc32c(crc, le, sizeof le);
+    }
+    return crc;
+}
+
+/* Reads every stream from offset 0, all at once, until each has ended (or nothing moved for
+ * DEMO_WAIT_NS). */
+static strom_err demo_read_all(struct demo *d, strom_client *c, struct demo_check *k) {
+    strom_sub *subs[DEMO_STATIONS] = {0};
+    struct strom_read_options ro;
+    strom_read_options_init(&ro);
+    ro.ack = d->ack;
+    strom_err err = STROM_OK;
+    for (uint32_t i = 0; i < d->station_count && err == STROM_OK; i++) {
+        k[i] = (struct demo_check){.s = &d->st[i]};
+        err = strom_subscribe(c, d->st[i].path, &ro, demo_on_read, &k[i], &subs[i]);
+    }
+    uint64_t seen = UINT64_MAX;
+    uint64_t moved = demo_now_ns();
+    for (bool all = false; err == STROM_OK && !all;) {
+        uint64_t total = 0;
+        all = true;
+        for (uint32_t i = 0; i < d->station_count; i++) {
+            all = all && k[i].ended;
+            total += k[i].count;
+        }
+        if (total != seen) {
+            seen = total;
+            moved = demo_now_ns();
+        } else if (demo_now_ns() - moved > DEMO_WAIT_NS) {
+            err = STROM_ERR_TIMEOUT;
+        }
+        if (!all && err == STROM_OK) {
+            err = strom_step(c, 100000000);
+        }
+    }
     for (uint32_t i = 0; i < d->station_count; i++) {
-        struct demo_check k = {.s = &d->st[i], .crc = crc};
-        struct strom_read_options ro;
-        strom_read_options_init(&ro);
-        ro.ack = d->ack;
-        strom_err err = strom_read(c, d->st[i].path, &ro, demo_on_read, &k, NULL);
-        if (err || k.bad != NULL || k.count != d->st[i].row_count) {
+        strom_sub_close(c, subs[i]);
+    }
+    return err;
+}
+
+/* Reads every stream back and compares it with the files. */
+static bool demo_check(struct demo *d, strom_client *c, const char *pass) {
+    struct demo_check k[DEMO_STATIONS];
+    uint64_t t0 = demo_now_ns();
+    strom_err err = demo_read_all(d, c, k);
+    uint64_t total = 0;
+    uint32_t crcs[DEMO_STATIONS];
+    bool ok = err == STROM_OK;
+    for (uint32_t i = 0; i < d->station_count; i++) {
+        strom_err e = err != STROM_OK ? err : k[i].err;
+        if (e || k[i].bad != NULL || k[i].count != d->st[i].row_count) {
             fprintf(stderr,
-                    "strom demo: %s: %s (%llu of %u messages read and matching; offset "
-                    "%llu)\n",
+                    "strom demo: %s: %s (%llu of %u messages read and matching; offset %llu)\n",
                     d->st[i].path,
-                    err     ? strom_strerror(err)
-                    : k.bad ? k.bad
-                            : "messages are missing",
-                    (unsigned long long)k.count, d->st[i].row_count,
-                    (unsigned long long)(k.bad ? k.bad_offset : k.count));
+                    e          ? strom_strerror(e)
+                    : k[i].bad ? k[i].bad
+                               : "messages are missing",
+                    (unsigned long long)k[i].count, d->st[i].row_count,
+                    (unsigned long long)(k[i].bad ? k[i].bad_offset : k[i].count));
             ok = false;
         }
-        total += k.count;
-        crc = k.crc;
+        total += k[i].count;
+        crcs[i] = k[i].crc;
     }
+    uint32_t crc = demo_combine(crcs, d->station_count);
     ok = ok && total == DEMO_ROWS_TOTAL && crc == d->files_crc;
     printf("demo.check  pass:%s  streams:%u  messages:%llu  expected:%d  crc32c:%08x  "
            "files_crc32c:%08x  seconds:%.2f  ok:%s\n",
@@ -477,15 +531,16 @@ static bool demo_check(struct demo *d, strom_client *c, const char *pass) {
     return ok;
 }
 
-/* The CRC-32C of every row, station by station in name order, as demo_check computes it. */
+/* The checksum of the files, as demo_check computes it from the streams. */
 static void demo_files_crc(struct demo *d) {
-    uint32_t crc = 0;
+    uint32_t crcs[DEMO_STATIONS];
     for (uint32_t i = 0; i < d->station_count; i++) {
+        crcs[i] = 0;
         for (uint32_t r = 0; r < d->st[i].row_count; r++) {
-            crc = crc32c(crc, d->st[i].rows[r].text, d->st[i].rows[r].len);
+            crcs[i] = crc32c(crcs[i], d->st[i].rows[r].text, d->st[i].rows[r].len);
         }
     }
-    d->files_crc = crc;
+    d->files_crc = demo_combine(crcs, d->station_count);
 }
 
 /* Prints the subscriber's means as ssim lines and as a table. */

@@ -72,6 +72,7 @@ static strom_err client_alloc(strom_client *c) {
     c->out = malloc(c->out_cap);
     c->in_cap = CLIENT_RECV_BYTES_MIN;
     c->in = malloc(c->in_cap);
+    strom_arena_init(&c->arena, c->arena_bytes, sizeof c->arena_bytes);
     if (c->out == NULL || c->in == NULL) {
         return STROM_ERR_NO_MEMORY;
     }
@@ -87,7 +88,8 @@ static void client_enter_hello(strom_client *c, int fd) {
     struct proto_hello hello = {
         .version_min = PROTO_VERSION,
         .version_max = PROTO_VERSION,
-        .client_name = {(const uint8_t *)c->client_name, (uint32_t)strlen(c->client_name)},
+        .client_name = c->client_name,
+        .client_name_len = (uint32_t)strlen(c->client_name),
     };
     size_t len = 0;
     strom_err err =
@@ -204,8 +206,8 @@ static void client_on_hello(strom_client *c, const struct proto_hello_answer *a)
     }
     struct strom_server_info *s = &c->server;
     s->version = a->version;
-    memcpy(s->node_name, a->node_name.ptr, a->node_name.len);
-    s->node_name[a->node_name.len] = '\0';
+    memcpy(s->node_name, a->node_name, a->node_name_len);
+    s->node_name[a->node_name_len] = '\0';
     s->frame_bytes_max =
         a->frame_bytes_max < PROTO_FRAME_BYTES_MAX ? a->frame_bytes_max : PROTO_FRAME_BYTES_MAX;
     s->inflight_max = a->inflight_max;
@@ -308,7 +310,8 @@ static size_t client_parse(strom_client *c) {
         }
         struct proto_frame f;
         if (err == STROM_OK) {
-            err = proto_frame_decode(c->in + c->in_head, h.frame_bytes, max, &f);
+            strom_arena_reset(&c->arena);
+            err = proto_frame_decode(c->in + c->in_head, h.frame_bytes, max, &c->arena, &f);
         }
         if (err) {
             client_disconnect(c, err);

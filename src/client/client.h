@@ -181,10 +181,14 @@ struct strom_client {
     bool credit_dirty;      /* some subscription has credit to grant */
     strom_sub *dispatching; /* the subscription whose callback runs, or NULL */
 
-    /* Scratch for encoding a message set and decoding headers. Owner: codec.c. */
+    /* Scratch for encoding a message set (request.c) and for the headers of a delivered message
+     * (sub.c); the arena of list answers' stream arrays (client.c). */
     uint8_t *scratch;
     size_t scratch_cap;
     struct strom_header headers[STROM_HEADERS_MAX];
+    struct strom_arena arena;
+    _Alignas(STROM_ARENA_ALIGN) uint8_t arena_bytes[PROTO_LIST_ANSWER_ARENA_BYTES_MAX];
+    struct proto_msgs_iter deliver_iter; /* the deliver being handed to callbacks (sub.c) */
 };
 
 /* client.c */

@@ -211,26 +211,25 @@ static void request_on_call(strom_client *c, struct client_req *req, const struc
     } else if (kind == CLIENT_REQ_LIST) {
         const struct proto_list_answer *a = &f->body.list_answer;
         w->err = (strom_err)a->error;
-        w->more = a->more && a->stream_count > 0;
-        for (uint32_t i = 0; i < a->stream_count && w->err == STROM_OK; i++) {
-            struct proto_stream_info s;
-            w->err = proto_list_answer_stream(a, i, &s);
+        w->more = a->more && a->streams_count > 0;
+        for (uint32_t i = 0; i < a->streams_count && w->err == STROM_OK; i++) {
+            const struct proto_stream_info *s = &a->streams[i];
             char path[PROTO_PATH_BYTES_MAX + 1];
-            memcpy(path, s.path.ptr, s.path.len);
-            path[s.path.len] = '\0';
-            struct strom_stream_info info = {path,   s.stream_id, s.first,
-                                             s.next, s.durable,   s.bytes};
-            w->last_id = s.stream_id;
+            memcpy(path, s->path, s->path_len);
+            path[s->path_len] = '\0';
+            struct strom_stream_info info = {path,    s->stream_id, s->first,
+                                             s->next, s->durable,   s->bytes};
+            w->last_id = s->stream_id;
             w->list_fn(w->list_arg, &info);
         }
     } else if (kind == CLIENT_REQ_STAT) {
         const struct proto_stat_answer *a = &f->body.stat_answer;
         w->err = (strom_err)a->error;
-        size_t n = a->text.len < w->stat_bytes_max ? a->text.len : w->stat_bytes_max - 1;
-        memcpy(w->stat_buf, a->text.ptr, n);
+        size_t n = a->text_len < w->stat_bytes_max ? a->text_len : w->stat_bytes_max - 1;
+        memcpy(w->stat_buf, a->text, n);
         w->stat_buf[n] = '\0';
         w->stat_len = n;
-        if (w->err == STROM_OK && n < a->text.len) {
+        if (w->err == STROM_OK && n < a->text_len) {
             w->err = STROM_ERR_OVERFLOW;
         }
     } else {
@@ -285,24 +284,35 @@ void request_fail_all(strom_client *c, strom_err err) {
 
 /* --- appends ------------------------------------------------------------------------------- */
 
+/* The message as the generated record: headers go to the array given (STROM_HEADERS_MAX). */
+static struct proto_msg request_msg(const struct strom_msg *m, struct proto_msg_header *h) {
+    for (uint32_t j = 0; j < m->header_count; j++) {
+        h[j] = (struct proto_msg_header){.name = m->headers[j].name,
+                                         .name_len = m->headers[j].name_bytes,
+                                         .value = m->headers[j].value,
+                                         .value_len = m->headers[j].value_bytes};
+    }
+    return (struct proto_msg){.client_ts_ns = m->client_ts_ns,
+                              .key = m->key,
+                              .key_len = m->key_bytes,
+                              .headers = h,
+                              .headers_count = m->header_count,
+                              .payload = m->payload,
+                              .payload_len = m->payload_bytes};
+}
+
 /* Checks a message against the protocol's limits; adds its encoded size to *set_bytes. */
 static strom_err request_msg_size(const struct strom_msg *m, size_t *set_bytes) {
-    if (m->key_bytes > STROM_KEY_BYTES_MAX || m->header_count > STROM_HEADERS_MAX ||
-        (m->payload == NULL && m->payload_bytes > 0) || (m->key == NULL && m->key_bytes > 0) ||
-        (m->headers == NULL && m->header_count > 0)) {
+    if (m->header_count > STROM_HEADERS_MAX || (m->payload == NULL && m->payload_bytes > 0) ||
+        (m->key == NULL && m->key_bytes > 0) || (m->headers == NULL && m->header_count > 0)) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
-    uint32_t names[STROM_HEADERS_MAX];
-    uint32_t values[STROM_HEADERS_MAX];
-    for (uint32_t i = 0; i < m->header_count; i++) {
-        if (m->headers[i].name_bytes > STROM_HEADER_NAME_BYTES_MAX ||
-            m->headers[i].value_bytes > STROM_HEADER_VALUE_BYTES_MAX) {
-            return STROM_ERR_INVALID_ARGUMENT;
-        }
-        names[i] = m->headers[i].name_bytes;
-        values[i] = m->headers[i].value_bytes;
+    struct proto_msg_header h[STROM_HEADERS_MAX];
+    struct proto_msg pm = request_msg(m, h);
+    if (proto_msg_check(&pm) != STROM_OK) {
+        return STROM_ERR_INVALID_ARGUMENT;
     }
-    *set_bytes += proto_msg_bytes(m->key_bytes, m->header_count, names, values, m->payload_bytes);
+    *set_bytes += proto_msg_encoded_bytes(&pm);
     return STROM_OK;
 }
 
@@ -317,24 +327,13 @@ static strom_err request_encode_set(strom_client *c, const struct strom_msg *msg
         c->scratch = s;
         c->scratch_cap = set_bytes;
     }
-    size_t at = 0;
+    uint8_t *at = c->scratch;
     for (uint32_t i = 0; i < count; i++) {
-        const struct strom_msg *m = &msgs[i];
         struct proto_msg_header h[STROM_HEADERS_MAX];
-        for (uint32_t j = 0; j < m->header_count; j++) {
-            h[j].name =
-                (struct proto_bytes){(const uint8_t *)m->headers[j].name, m->headers[j].name_bytes};
-            h[j].value = (struct proto_bytes){m->headers[j].value, m->headers[j].value_bytes};
-        }
-        size_t len = 0;
-        strom_err err =
-            proto_msg_encode(c->scratch + at, set_bytes - at, m->client_ts_ns,
-                             (struct proto_bytes){m->key, m->key_bytes}, h, m->header_count,
-                             (struct proto_bytes){m->payload, m->payload_bytes}, &len);
-        strom_assert(err == STROM_OK);
-        at += len;
+        struct proto_msg pm = request_msg(&msgs[i], h);
+        at = proto_msg_put(&pm, at); /* checked by request_msg_size */
     }
-    strom_assert(at == set_bytes);
+    strom_assert((size_t)(at - c->scratch) == set_bytes);
     return STROM_OK;
 }
 
@@ -384,13 +383,15 @@ static strom_err request_append(strom_client *c, const char *path, const struct 
         return err;
     }
     struct proto_append a = {
-        .path = {(const uint8_t *)path, (uint32_t)path_len},
+        .path = path,
+        .path_len = (uint32_t)path_len,
         .ack = (uint8_t)(nodes == 0 ? 1 : nodes),
         .sync = (ack & STROM_NO_SYNC) == 0,
         .producer_id = s->producer_id,
         .sequence = s->producer_id != 0 ? s->next_sequence : 0,
         .count = count,
-        .messages = {c->scratch, (uint32_t)set_bytes},
+        .messages = c->scratch,
+        .messages_len = (uint32_t)set_bytes,
     };
     req->kind = CLIENT_REQ_APPEND;
     req->stream = s;
@@ -511,7 +512,7 @@ strom_err strom_create(strom_client *c, const char *path, uint64_t *stream_id, b
     if (err) {
         return err;
     }
-    struct proto_create body = {.path = {(const uint8_t *)path, (uint32_t)len}};
+    struct proto_create body = {.path = path, .path_len = (uint32_t)len};
     c->wait = (struct client_wait){0};
     err = request_call(c, CLIENT_REQ_CREATE, PROTO_CREATE, &body, PROTO_HEADER_BYTES + 4 + len);
     if (err == STROM_OK && stream_id != NULL) {
@@ -531,7 +532,8 @@ strom_err strom_list(strom_client *c, const char *prefix, strom_stream_fn fn, vo
     uint64_t after = 0;
     strom_err err;
     do {
-        struct proto_list body = {.prefix = {(const uint8_t *)prefix, (uint32_t)len},
+        struct proto_list body = {.prefix = prefix,
+                                  .prefix_len = (uint32_t)len,
                                   .after_id = after,
                                   .count_max = LIST_PAGE_STREAMS};
         c->wait = (struct client_wait){.list_fn = fn, .list_arg = arg, .last_id = after};

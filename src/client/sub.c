@@ -9,7 +9,8 @@
  *
  * Pull mode keeps the deliveries it received as copies in the subscription's queue, each as a
  * 32-byte record head (stream id, base offset, ts, count, set bytes) and the message set; the
- * credit bounds the queue to credit_bytes plus one frame.
+ * credit bounds the queue to credit_bytes plus one frame. queue_head is the start of the deliver
+ * being consumed (cur), which stays in the queue, moved with it, until it is done.
  */
 #include "client/client.h"
 
@@ -35,7 +36,7 @@ void strom_read_options_init(struct strom_read_options *ro) {
 
 /* Bytes delivered to the subscription and not yet consumed (pull mode). */
 static uint64_t sub_queued(const strom_sub *sub) {
-    return sub->queue_tail - sub->queue_head + (sub->cur_valid ? sub->cur_bytes : 0);
+    return sub->queue_tail - sub->queue_head;
 }
 
 /* Sends the read for sub on the current connection; false when the send buffer is full. */
@@ -44,7 +45,8 @@ static bool sub_send_read(strom_client *c, strom_sub *sub) {
     uint64_t queued = sub_queued(sub);
     uint64_t credit = sub->ro.credit_bytes > queued ? sub->ro.credit_bytes - queued : 0;
     struct proto_read body = {
-        .path = {(const uint8_t *)sub->path, (uint32_t)len},
+        .path = sub->path,
+        .path_len = (uint32_t)len,
         .from = sub->next_offset,
         .to = sub->ro.to,
         .follow = sub->ro.follow,
@@ -201,20 +203,17 @@ void sub_end(strom_client *c, const struct proto_frame *f) {
 static void sub_fill_msg(struct strom_msg *m, const struct proto_msg *pm,
                          struct strom_header *headers, uint64_t stream_id, uint64_t offset,
                          uint64_t ts_ns) {
-    for (uint32_t h = 0; h < pm->header_count; h++) {
-        struct proto_msg_header ph;
-        strom_err err = proto_msg_header_at(pm, h, &ph);
-        strom_assert(err == STROM_OK); /* the set was checked when its frame was decoded */
-        headers[h] = (struct strom_header){(const char *)ph.name.ptr, ph.name.len, ph.value.ptr,
-                                           ph.value.len};
+    for (uint32_t h = 0; h < pm->headers_count; h++) {
+        const struct proto_msg_header *ph = &pm->headers[h];
+        headers[h] = (struct strom_header){ph->name, ph->name_len, ph->value, ph->value_len};
     }
     *m = (struct strom_msg){
-        .payload = pm->payload.ptr,
-        .payload_bytes = pm->payload.len,
-        .key = pm->key.ptr,
-        .key_bytes = pm->key.len,
-        .headers = pm->header_count > 0 ? headers : NULL,
-        .header_count = pm->header_count,
+        .payload = pm->payload,
+        .payload_bytes = pm->payload_len,
+        .key = pm->key,
+        .key_bytes = pm->key_len,
+        .headers = pm->headers_count > 0 ? headers : NULL,
+        .header_count = pm->headers_count,
         .client_ts_ns = pm->client_ts_ns,
         .stream_id = stream_id,
         .offset = offset,
@@ -232,8 +231,7 @@ static void sub_consumed(strom_client *c, strom_sub *sub, uint64_t bytes) {
 
 /* Callback mode: hands the messages of a deliver to the application. */
 static void sub_deliver_callbacks(strom_client *c, strom_sub *sub, const struct proto_deliver *d) {
-    struct proto_msgs_iter it;
-    proto_msgs_begin(&it, d->messages, d->count);
+    proto_msgs_begin(&c->deliver_iter, d->messages, d->messages_len, d->count);
     struct proto_msg pm;
     c->dispatching = sub;
     if (sub->next_offset == STROM_OFFSET_END) {
@@ -241,8 +239,8 @@ static void sub_deliver_callbacks(strom_client *c, strom_sub *sub, const struct 
          * the first deliver says where that was. */
         sub->next_offset = d->base_offset;
     }
-    for (uint64_t off = d->base_offset; !sub->closing && proto_msgs_next(&it, &pm) == STROM_OK;
-         off++) {
+    for (uint64_t off = d->base_offset;
+         !sub->closing && proto_msgs_next(&c->deliver_iter, &pm) == STROM_OK; off++) {
         if (off < sub->next_offset || off >= sub->ro.to) {
             continue;
         }
@@ -256,15 +254,20 @@ static void sub_deliver_callbacks(strom_client *c, strom_sub *sub, const struct 
         sub_release(c, sub);
         return;
     }
-    sub_consumed(c, sub, d->messages.len);
+    sub_consumed(c, sub, d->messages_len);
 }
 
 /* Pull mode: copies a deliver into the subscription's queue. */
 static void sub_deliver_queue(strom_client *c, strom_sub *sub, const struct proto_deliver *d) {
-    size_t need = SUB_QUEUE_HEAD_BYTES + d->messages.len;
+    size_t need = SUB_QUEUE_HEAD_BYTES + d->messages_len;
+    /* The deliver being consumed (at queue_head) moves with the queue: keep its cursor's place. */
+    size_t at = sub->cur_valid ? (size_t)(sub->cur.cur.at - sub->queue) : 0;
+    size_t end = sub->cur_valid ? (size_t)(sub->cur.cur.end - sub->queue) : 0;
+    size_t shift = 0;
     if (sub->queue_head > 0 && sub->queue_tail + need > sub->queue_cap) {
-        memmove(sub->queue, sub->queue + sub->queue_head, sub->queue_tail - sub->queue_head);
-        sub->queue_tail -= sub->queue_head;
+        shift = sub->queue_head;
+        memmove(sub->queue, sub->queue + shift, sub->queue_tail - shift);
+        sub->queue_tail -= shift;
         sub->queue_head = 0;
     }
     if (sub->queue_tail + need > sub->queue_cap) {
@@ -280,11 +283,15 @@ static void sub_deliver_queue(strom_client *c, strom_sub *sub, const struct prot
         sub->queue = q;
         sub->queue_cap = cap;
     }
+    if (sub->cur_valid) {
+        sub->cur.cur.at = sub->queue + at - shift;
+        sub->cur.cur.end = sub->queue + end - shift;
+    }
     uint8_t *p = sub->queue + sub->queue_tail;
     uint64_t head[4] = {d->stream_id, d->base_offset, d->ts_ns,
-                        (uint64_t)d->count << 32 | d->messages.len};
+                        (uint64_t)d->count << 32 | d->messages_len};
     memcpy(p, head, sizeof head);
-    memcpy(p + SUB_QUEUE_HEAD_BYTES, d->messages.ptr, d->messages.len);
+    memcpy(p + SUB_QUEUE_HEAD_BYTES, d->messages, d->messages_len);
     sub->queue_tail += need;
 }
 
@@ -322,6 +329,7 @@ void sub_flush_credit(strom_client *c) {
 static bool sub_load_next(strom_client *c, strom_sub *sub) {
     if (sub->cur_valid) {
         sub_consumed(c, sub, sub->cur_bytes);
+        sub->queue_head += SUB_QUEUE_HEAD_BYTES + sub->cur_bytes;
         sub->cur_valid = false;
     }
     if (sub->queue_head == sub->queue_tail) {
@@ -336,11 +344,10 @@ static bool sub_load_next(strom_client *c, strom_sub *sub) {
     sub->cur_ts = head[2];
     uint32_t count = (uint32_t)(head[3] >> 32);
     sub->cur_bytes = (uint32_t)head[3];
-    struct proto_bytes set = {sub->queue + sub->queue_head + SUB_QUEUE_HEAD_BYTES, sub->cur_bytes};
-    proto_msgs_begin(&sub->cur, set, count);
+    proto_msgs_begin(&sub->cur, sub->queue + sub->queue_head + SUB_QUEUE_HEAD_BYTES, sub->cur_bytes,
+                     count);
     sub->cur_index = 0;
-    sub->cur_valid = true;
-    sub->queue_head += SUB_QUEUE_HEAD_BYTES + sub->cur_bytes;
+    sub->cur_valid = true; /* queue_head stays at it until it is consumed */
     return true;
 }
 

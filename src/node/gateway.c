@@ -184,8 +184,7 @@ static void conn_open(struct gateway *gw, int fd, const struct gw_protocol *prot
 /* A connection over the limit: one error frame, best effort, and close. */
 static void conn_refuse(struct gateway *gw, int fd) {
     static const char text[] = "connection limit of this gateway reached; try again later";
-    struct proto_error e = {.code = STROM_ERR_LIMIT,
-                            .text = {.ptr = (const uint8_t *)text, .len = sizeof text - 1}};
+    struct proto_error e = {.code = STROM_ERR_LIMIT, .text = text, .text_len = sizeof text - 1};
     uint8_t frame[PROTO_HEADER_BYTES + 8 + sizeof text];
     size_t len = 0;
     if (proto_frame_encode(frame, sizeof frame, PROTO_ERROR, 0, &e, &len) == STROM_OK) {

@@ -33,9 +33,9 @@ static bool native_send(struct gateway *gw, struct gw_conn *c, enum proto_type t
 /* An error frame: for a request (the connection stays) or for the connection (id 0, closes). */
 static bool native_error_frame(struct gateway *gw, struct gw_conn *c, uint64_t request_id,
                                strom_err err, const char *text, bool closing) {
-    struct proto_error e = {.code = (uint32_t)err,
-                            .text = {.ptr = (const uint8_t *)text, .len = (uint32_t)strlen(text)}};
-    strom_assert(e.text.len <= PROTO_ERROR_TEXT_BYTES_MAX);
+    struct proto_error e = {
+        .code = (uint32_t)err, .text = text, .text_len = (uint32_t)strlen(text)};
+    strom_assert(e.text_len <= PROTO_ERROR_TEXT_BYTES_MAX);
     return native_send(gw, c, PROTO_ERROR, request_id, &e, NATIVE_SMALL_BYTES, closing);
 }
 
@@ -72,13 +72,13 @@ static bool native_hello(struct gateway *gw, struct gw_conn *c, const struct pro
         return true;
     }
     const struct node_config *cfg = gw->config;
-    struct proto_hello_answer a = {
-        .version = PROTO_VERSION,
-        .node_name = {.ptr = (const uint8_t *)cfg->name, .len = (uint32_t)strlen(cfg->name)},
-        .frame_bytes_max = cfg->frame_bytes_max,
-        .inflight_max = cfg->inflight_max,
-        .reads_max = cfg->reads_max,
-        .idempotence_window = cfg->idempotence_window};
+    struct proto_hello_answer a = {.version = PROTO_VERSION,
+                                   .node_name = cfg->name,
+                                   .node_name_len = (uint32_t)strlen(cfg->name),
+                                   .frame_bytes_max = cfg->frame_bytes_max,
+                                   .inflight_max = cfg->inflight_max,
+                                   .reads_max = cfg->reads_max,
+                                   .idempotence_window = cfg->idempotence_window};
     if (!native_send(gw, c, PROTO_HELLO_ANSWER, f->header.request_id, &a, NATIVE_SMALL_BYTES,
                      false)) {
         return false;
@@ -89,11 +89,11 @@ static bool native_hello(struct gateway *gw, struct gw_conn *c, const struct pro
 
 /* Sends a request to the sequencer (gw_request_submit); an error is answered at once. */
 static bool native_request(struct gateway *gw, struct gw_conn *c, uint16_t type,
-                           const struct node_request *req, struct proto_bytes path,
-                           struct proto_bytes msgs, uint64_t client_request, bool sync) {
+                           const struct node_request *req, const char *path, const uint8_t *msgs,
+                           uint64_t client_request, bool sync) {
     uint16_t frame_type = type == NODE_ENTRY_APPEND ? PROTO_APPEND : PROTO_CREATE;
-    strom_err err = gw_request_submit(gw, c, type, req, (const char *)path.ptr, msgs.ptr,
-                                      client_request, frame_type, sync);
+    strom_err err =
+        gw_request_submit(gw, c, type, req, path, msgs, client_request, frame_type, sync);
     if (err == STROM_ERR_AGAIN) {
         return false;
     }
@@ -109,17 +109,17 @@ static bool native_append(struct gateway *gw, struct gw_conn *c, const struct pr
     if (a->ack > 1) {
         return native_append_answer(gw, c, rid, STROM_ERR_UNSUPPORTED); /* one node */
     }
-    if ((a->path.len == 0 && a->stream_id == 0) ||
-        (a->path.len > 0 && path_check((const char *)a->path.ptr, a->path.len))) {
+    if ((a->path_len == 0 && a->stream_id == 0) ||
+        (a->path_len > 0 && path_check(a->path, a->path_len))) {
         return native_append_answer(gw, c, rid, STROM_ERR_INVALID_PATH);
     }
-    struct node_request req = {.stream_id = a->path.len ? 0 : a->stream_id,
+    struct node_request req = {.stream_id = a->path_len ? 0 : a->stream_id,
                                .producer_id = a->producer_id,
                                .sequence = a->sequence,
                                .span = 1,
                                .count = a->count,
-                               .messages_bytes = a->messages.len,
-                               .path_len = (uint16_t)a->path.len,
+                               .messages_bytes = a->messages_len,
+                               .path_len = (uint16_t)a->path_len,
                                .ack = 1,
                                .flags = a->sync ? NODE_FLAG_SYNC : 0};
     bool done = native_request(gw, c, NODE_ENTRY_APPEND, &req, a->path, a->messages, rid, a->sync);
@@ -133,23 +133,21 @@ static bool native_create(struct gateway *gw, struct gw_conn *c, const struct pr
     if (c->inflight >= gw->config->inflight_max) {
         return native_error(gw, c, rid, STROM_ERR_LIMIT, "too many requests in flight");
     }
-    if (path_check((const char *)q->path.ptr, q->path.len)) {
+    if (path_check(q->path, q->path_len)) {
         struct proto_create_answer ans = {.error = STROM_ERR_INVALID_PATH};
         return native_send(gw, c, PROTO_CREATE_ANSWER, rid, &ans, NATIVE_SMALL_BYTES, false);
     }
     struct node_request req = {
-        .path_len = (uint16_t)q->path.len, .ack = 1, .flags = NODE_FLAG_SYNC};
-    struct proto_bytes none = {0};
-    return native_request(gw, c, NODE_ENTRY_CREATE, &req, q->path, none, rid, true);
+        .path_len = (uint16_t)q->path_len, .ack = 1, .flags = NODE_FLAG_SYNC};
+    return native_request(gw, c, NODE_ENTRY_CREATE, &req, q->path, NULL, rid, true);
 }
 
 /* The stream a read names, or NO_STREAM. */
-static strom_err native_stream(struct gateway *gw, uint64_t id, struct proto_bytes path,
+static strom_err native_stream(struct gateway *gw, uint64_t id, const char *path, uint32_t path_len,
                                uint64_t *id_out) {
-    if (path.len > 0) {
-        return registry_find(&gw->registry, (const char *)path.ptr, path.len, id_out)
-                   ? STROM_OK
-                   : STROM_ERR_NO_STREAM;
+    if (path_len > 0) {
+        return registry_find(&gw->registry, path, path_len, id_out) ? STROM_OK
+                                                                    : STROM_ERR_NO_STREAM;
     }
     *id_out = id;
     return id < registry_count(&gw->registry) ? STROM_OK : STROM_ERR_NO_STREAM;
@@ -165,7 +163,7 @@ static bool native_read(struct gateway *gw, struct gw_conn *c, const struct prot
     } else if (q->ack > 1) {
         err = STROM_ERR_UNSUPPORTED;
     } else {
-        err = native_stream(gw, q->stream_id, q->path, &id);
+        err = native_stream(gw, q->stream_id, q->path, q->path_len, &id);
     }
     if (!err && !gw_out_reserve(gw, c, NATIVE_SMALL_BYTES, false)) {
         return false; /* room for the read_end at least */
@@ -180,20 +178,19 @@ static bool native_read(struct gateway *gw, struct gw_conn *c, const struct prot
     return true;
 }
 
-/* One stream_info of a list answer into buf; false when it does not fit. */
-static bool native_list_one(struct gateway *gw, uint64_t id, uint8_t *buf, size_t cap,
-                            size_t *len) {
+/* One stream_info of a list answer. */
+static struct proto_stream_info native_list_one(struct gateway *gw, uint64_t id) {
     size_t path_len = 0;
     const char *path = registry_path(&gw->registry, id, &path_len);
     const struct node_stream *st = registry_stream(&gw->registry, id);
-    struct proto_stream_info info = {
-        .path = {.ptr = (const uint8_t *)path, .len = (uint32_t)path_len},
-        .stream_id = id,
-        .first = __atomic_load_n(&st->first_offset, __ATOMIC_ACQUIRE),
-        .next = __atomic_load_n(&st->next_offset, __ATOMIC_ACQUIRE),
-        .durable = __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE),
-        .bytes = __atomic_load_n(&st->bytes, __ATOMIC_ACQUIRE)};
-    return proto_stream_info_encode(buf, cap, &info, len) == STROM_OK;
+    return (struct proto_stream_info){.path = path,
+                                      .path_len = (uint32_t)path_len,
+                                      .stream_id = id,
+                                      .first = __atomic_load_n(&st->first_offset, __ATOMIC_ACQUIRE),
+                                      .next = __atomic_load_n(&st->next_offset, __ATOMIC_ACQUIRE),
+                                      .durable =
+                                          __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE),
+                                      .bytes = __atomic_load_n(&st->bytes, __ATOMIC_ACQUIRE)};
 }
 
 static bool native_list(struct gateway *gw, struct gw_conn *c, const struct proto_frame *f) {
@@ -204,25 +201,28 @@ static bool native_list(struct gateway *gw, struct gw_conn *c, const struct prot
         return native_send(gw, c, PROTO_LIST_ANSWER, f->header.request_id, &a, NATIVE_SMALL_BYTES,
                            false);
     }
+    /* The answer's stream array lives in the scratch buffer (malloc'd: aligned for it; of
+     * frame_bytes_max + 4096 bytes, gateway.c). */
+    struct proto_stream_info *streams = (struct proto_stream_info *)(void *)gw->scratch;
+    size_t array_max = ((size_t)gw->config->frame_bytes_max + 4096) / sizeof streams[0];
     uint64_t count = registry_count(&gw->registry);
-    size_t used = 0;
+    size_t used = PROTO_LIST_ANSWER_ENCODED_BYTES_MIN;
     size_t cap = gw->config->frame_bytes_max - 64;
     for (uint64_t id = q->after_id + 1; id < count; id++) {
         size_t path_len = 0;
         const char *path = registry_path(&gw->registry, id, &path_len);
-        if (path_len < q->prefix.len || memcmp(path, q->prefix.ptr, q->prefix.len) != 0) {
+        if (path_len < q->prefix_len || memcmp(path, q->prefix, q->prefix_len) != 0) {
             continue;
         }
-        size_t len = 0;
-        if (a.stream_count == q->count_max ||
-            !native_list_one(gw, id, gw->scratch + used, cap - used, &len)) {
+        size_t len = PROTO_STREAM_INFO_ENCODED_BYTES_MIN + path_len;
+        if (a.streams_count == q->count_max || a.streams_count == array_max || used + len > cap) {
             a.more = true;
             break;
         }
+        streams[a.streams_count++] = native_list_one(gw, id);
         used += len;
-        a.stream_count++;
     }
-    a.streams = (struct proto_bytes){.ptr = gw->scratch, .len = (uint32_t)used};
+    a.streams = streams;
     return native_send(gw, c, PROTO_LIST_ANSWER, f->header.request_id, &a,
                        (uint32_t)used + NATIVE_SMALL_BYTES, false);
 }
@@ -288,7 +288,7 @@ static bool native_stat(struct gateway *gw, struct gw_conn *c, const struct prot
     size_t cap = gw->config->frame_bytes_max - 64;
     cap = cap < PROTO_STAT_TEXT_BYTES_MAX ? cap : PROTO_STAT_TEXT_BYTES_MAX;
     size_t len = native_stat_text(gw, (char *)gw->scratch, cap);
-    struct proto_stat_answer a = {.text = {.ptr = gw->scratch, .len = (uint32_t)len}};
+    struct proto_stat_answer a = {.text = (const char *)gw->scratch, .text_len = (uint32_t)len};
     return native_send(gw, c, PROTO_STAT_ANSWER, f->header.request_id, &a,
                        (uint32_t)len + NATIVE_SMALL_BYTES, false);
 }
@@ -324,7 +324,7 @@ static bool native_frame(struct gateway *gw, struct gw_conn *c, const struct pro
     case PROTO_STAT:
         return native_stat(gw, c, f);
     case PROTO_PING: {
-        struct proto_ping pong = {.value = f->body.ping.value};
+        struct proto_pong pong = {.value = f->body.ping.value};
         return native_send(gw, c, PROTO_PONG, rid, &pong, NATIVE_SMALL_BYTES, false);
     }
     default:
@@ -344,7 +344,7 @@ static uint32_t native_input(struct gateway *gw, struct gw_conn *c) {
             break; /* the rest has not arrived yet */
         }
         if (err == STROM_OK) {
-            err = proto_frame_decode(frame, h.frame_bytes, gw->config->frame_bytes_max, &f);
+            err = proto_frame_decode(frame, h.frame_bytes, gw->config->frame_bytes_max, NULL, &f);
         }
         if (err) {
             native_violation(gw, c, h.request_id, err,

@@ -21,7 +21,7 @@
 
 #include "proto/frame.h"
 
-#define B(s) ((struct proto_bytes){(const uint8_t *)(s), (uint32_t)strlen(s)})
+#define S(s) (s), (uint32_t)strlen(s)
 
 enum { RECV_BYTES_MAX = 4 << 20, CONNS_MAX = 4096 };
 
@@ -100,13 +100,16 @@ static int recv_frame(int fd, struct proto_frame *f) {
     if (!recv_all(fd, rbuf + PROTO_HEADER_BYTES, h.frame_bytes - PROTO_HEADER_BYTES)) {
         return 0;
     }
-    return proto_frame_decode(rbuf, h.frame_bytes, RECV_BYTES_MAX, f) == STROM_OK ? 1 : -1;
+    static _Alignas(STROM_ARENA_ALIGN) uint8_t arena_bytes[PROTO_LIST_ANSWER_ARENA_BYTES_MAX];
+    struct strom_arena arena;
+    strom_arena_init(&arena, arena_bytes, sizeof arena_bytes);
+    return proto_frame_decode(rbuf, h.frame_bytes, RECV_BYTES_MAX, &arena, f) == STROM_OK ? 1 : -1;
 }
 
 /* A connection that has said hello. */
 static int conn_hello(void) {
     int fd = conn_raw();
-    struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, B("integ_frames")};
+    struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, S("integ_frames")};
     struct proto_frame f;
     if (fd < 0 || !send_frame(fd, PROTO_HELLO, 0, &h) || recv_frame(fd, &f) != 1 ||
         f.header.type != PROTO_HELLO_ANSWER) {
@@ -220,8 +223,9 @@ static void case_malformed(void) {
 static void case_bad_sets(void) {
     uint8_t set[256];
     size_t len = 0;
-    proto_msg_encode(set, sizeof set, 0, (struct proto_bytes){0}, NULL, 0, B("one"), &len);
-    struct proto_append a = {0, B("/fr/set"), 1, false, 0, 0, 2, {set, (uint32_t)len}};
+    struct proto_msg one = {.payload = (const uint8_t *)"one", .payload_len = 3};
+    proto_msg_encode(&one, set, sizeof set, &len);
+    struct proto_append a = {0, S("/fr/set"), 1, false, 0, 0, 2, set, (uint32_t)len};
     int fd = conn_hello();
     send_frame(fd, PROTO_APPEND, 20, &a);
     expect_error_close("a message set with fewer messages than its count", fd, 0, 20);
@@ -231,7 +235,7 @@ static void case_bad_sets(void) {
     send_frame(fd, PROTO_APPEND, 21, &a);
     expect_error_close("an append of 0 messages", fd, 0, 21);
 
-    struct proto_read r = {0, B("/fr/set"), 0, UINT64_MAX, true, 1, true, 1024};
+    struct proto_read r = {0, S("/fr/set"), 0, UINT64_MAX, true, 1, true, 1024};
     fd = conn_hello();
     static uint8_t b[256];
     size_t flen = 0;
@@ -249,8 +253,9 @@ static bool append_one(int fd, const char *path, uint64_t producer, uint64_t seq
                        struct proto_append_answer *out, uint32_t *error_code) {
     uint8_t set[128];
     size_t len = 0;
-    proto_msg_encode(set, sizeof set, 0, (struct proto_bytes){0}, NULL, 0, B("payload"), &len);
-    struct proto_append a = {0, B(path), 1, false, producer, seq, 1, {set, (uint32_t)len}};
+    struct proto_msg one = {.payload = (const uint8_t *)"payload", .payload_len = 7};
+    proto_msg_encode(&one, set, sizeof set, &len);
+    struct proto_append a = {0, S(path), 1, false, producer, seq, 1, set, (uint32_t)len};
     if (!send_frame(fd, PROTO_APPEND, id, &a)) {
         return false;
     }
@@ -278,7 +283,7 @@ static void case_soft_errors(void) {
         check(append_one(fd, "no-slash", 0, 0, 30, &ans, &code), "invalid path", "no answer") &&
         check(code == STROM_ERR_INVALID_PATH, "invalid path", "not INVALID_PATH") &&
         check(alive(fd), "invalid path", "the connection did not stay open");
-    struct proto_read r = {0, B("/fr/none"), 0, UINT64_MAX, false, 1, true, 1024};
+    struct proto_read r = {0, S("/fr/none"), 0, UINT64_MAX, false, 1, true, 1024};
     send_frame(fd, PROTO_READ, 31, &r);
     struct proto_frame f;
     int got = recv_frame(fd, &f);
@@ -345,9 +350,10 @@ static void case_inflight(void) {
     size_t at = 0;
     uint8_t set[64];
     size_t slen = 0;
-    proto_msg_encode(set, sizeof set, 0, (struct proto_bytes){0}, NULL, 0, B("x"), &slen);
+    struct proto_msg one = {.payload = (const uint8_t *)"x", .payload_len = 1};
+    proto_msg_encode(&one, set, sizeof set, &slen);
     for (uint32_t i = 0; i < n; i++) {
-        struct proto_append a = {0, B("/fr/inflight"), 1, true, 0, 0, 1, {set, (uint32_t)slen}};
+        struct proto_append a = {0, S("/fr/inflight"), 1, true, 0, 0, 1, set, (uint32_t)slen};
         size_t len = 0;
         proto_frame_encode(frames + at, sizeof frames - at, PROTO_APPEND, 100 + i, &a, &len);
         at += len;
@@ -379,7 +385,7 @@ static void case_reads(void) {
     uint32_t code = 0;
     append_one(fd, "/fr/reads", 0, 0, 200, &x, &code);
     for (uint32_t i = 0; i <= cfg.reads_max; i++) {
-        struct proto_read r = {0, B("/fr/reads"), 0, UINT64_MAX, true, 1, false, 1 << 20};
+        struct proto_read r = {0, S("/fr/reads"), 0, UINT64_MAX, true, 1, false, 1 << 20};
         send_frame(fd, PROTO_READ, 300 + i, &r);
     }
     uint32_t limited = 0, delivers = 0;
@@ -416,7 +422,7 @@ static void case_connections(void) {
     snprintf(why, sizeof why, "only %u of %u connections said hello", open, cfg.connections_max);
     if (check(open == cfg.connections_max, "connections", why)) {
         int extra = conn_raw();
-        struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, B("one too many")};
+        struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, S("one too many")};
         send_frame(extra, PROTO_HELLO, 0, &h);
         expect_error_close("a connection above connections_max", extra, STROM_ERR_LIMIT, 0);
         check(alive(fds[0]), "connections", "the first connection was hurt");
@@ -434,7 +440,7 @@ static void case_credit(void) {
     for (uint64_t i = 0; i < 10; i++) {
         append_one(fd, "/fr/credit", 0, 0, 400 + i, &x, &code);
     }
-    struct proto_read r = {0, B("/fr/credit"), 0, UINT64_MAX, true, 1, false, 1};
+    struct proto_read r = {0, S("/fr/credit"), 0, UINT64_MAX, true, 1, false, 1};
     send_frame(fd, PROTO_READ, 500, &r);
     struct proto_frame f;
     int got = recv_frame(fd, &f);

@@ -91,13 +91,15 @@ static int stalled_reader(const char *server, const char *path) {
     }
     uint8_t buf[512];
     size_t len = 0;
-    struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, {(const uint8_t *)"stalled", 7}};
+    struct proto_hello h = {PROTO_VERSION, PROTO_VERSION, "stalled", 7};
     proto_frame_encode(buf, sizeof buf, PROTO_HELLO, 0, &h, &len);
     send(fd, buf, len, MSG_NOSIGNAL);
-    struct proto_read r = {0,     {(const uint8_t *)path, (uint32_t)strlen(path)},
-                           0,     UINT64_MAX,
-                           true,  1,
-                           false, UINT64_C(1) << 30};
+    struct proto_read r = {.path = path,
+                           .path_len = (uint32_t)strlen(path),
+                           .to = UINT64_MAX,
+                           .follow = true,
+                           .ack = 1,
+                           .credit_bytes = UINT64_C(1) << 30};
     proto_frame_encode(buf, sizeof buf, PROTO_READ, 1, &r, &len);
     send(fd, buf, len, MSG_NOSIGNAL);
     return fd;

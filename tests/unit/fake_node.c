@@ -105,10 +105,10 @@ static void fn_close(struct fn *n, int ci) {
     }
 }
 
-static struct fn_stream *fn_find(struct fn *n, struct proto_bytes path, bool create) {
+static struct fn_stream *fn_find(struct fn *n, const char *path, uint32_t path_len, bool create) {
     for (uint32_t i = 0; i < n->nstreams; i++) {
-        if (strlen(n->streams[i]->path) == path.len &&
-            memcmp(n->streams[i]->path, path.ptr, path.len) == 0) {
+        if (strlen(n->streams[i]->path) == path_len &&
+            memcmp(n->streams[i]->path, path, path_len) == 0) {
             return n->streams[i];
         }
     }
@@ -116,7 +116,7 @@ static struct fn_stream *fn_find(struct fn *n, struct proto_bytes path, bool cre
         return NULL;
     }
     struct fn_stream *s = calloc(1, sizeof *s);
-    memcpy(s->path, path.ptr, path.len);
+    memcpy(s->path, path, path_len);
     s->id = n->nstreams + 1;
     n->streams[n->nstreams++] = s;
     return s;
@@ -151,7 +151,7 @@ static void fn_pump(struct fn *n, struct fn_sub *sub) {
         }
         uint32_t b = lo;
         struct fn_batch *bt = &s->batches[b];
-        struct proto_deliver d = {s->id, bt->base, bt->count, bt->ts, {bt->set, bt->len}};
+        struct proto_deliver d = {s->id, bt->base, bt->count, bt->ts, bt->set, bt->len};
         fn_send(n, sub->conn, PROTO_DELIVER, sub->id, &d, bt->len);
         sub->next = bt->base + bt->count;
         sub->credit -= bt->len;
@@ -193,8 +193,8 @@ static int fn_window(struct fn *n, struct fn_stream *s, uint64_t p, uint64_t seq
 
 static void fn_append(struct fn *n, int ci, uint64_t id, const struct proto_append *a) {
     struct proto_append_answer ans = {0};
-    struct fn_stream *s = proto_path_check((const char *)a->path.ptr, a->path.len) == STROM_OK
-                              ? fn_find(n, a->path, true)
+    struct fn_stream *s = proto_path_check(a->path, a->path_len) == STROM_OK
+                              ? fn_find(n, a->path, a->path_len, true)
                               : NULL;
     struct fn_window *w = NULL;
     uint32_t slot = 0;
@@ -211,11 +211,11 @@ static void fn_append(struct fn *n, int ci, uint64_t id, const struct proto_appe
             s->batches = realloc(s->batches, s->cap * sizeof s->batches[0]);
         }
         struct fn_batch *b = &s->batches[s->nbatches++];
-        *b = (struct fn_batch){s->next, a->count, ++n->ts, malloc(a->messages.len + 1),
-                               a->messages.len};
-        memcpy(b->set, a->messages.ptr, a->messages.len);
+        *b = (struct fn_batch){s->next, a->count, ++n->ts, malloc(a->messages_len + 1),
+                               a->messages_len};
+        memcpy(b->set, a->messages, a->messages_len);
         s->next += a->count;
-        s->bytes += a->messages.len;
+        s->bytes += a->messages_len;
         if (w != NULL) {
             w->last_seq = a->sequence;
             uint32_t k = (uint32_t)(a->sequence % n->cfg.window);
@@ -242,7 +242,7 @@ static void fn_append(struct fn *n, int ci, uint64_t id, const struct proto_appe
 }
 
 static void fn_read(struct fn *n, int ci, uint64_t id, const struct proto_read *r) {
-    struct fn_stream *s = fn_find(n, r->path, false);
+    struct fn_stream *s = fn_find(n, r->path, r->path_len, false);
     struct fn_sub *sub = NULL;
     for (int i = 0; i < FN_SUBS && sub == NULL; i++) {
         sub = n->subs[i].conn < 0 ? &n->subs[i] : NULL;
@@ -258,44 +258,32 @@ static void fn_read(struct fn *n, int ci, uint64_t id, const struct proto_read *
 }
 
 static void fn_list(struct fn *n, int ci, uint64_t id, const struct proto_list *l) {
-    static uint8_t set[1 << 20];
+    static struct proto_stream_info infos[PROTO_LIST_STREAMS_MAX];
     uint32_t page = n->cfg.list_page_max < l->count_max ? n->cfg.list_page_max : l->count_max;
-    struct proto_list_answer a = {0, 0, {set, 0}, false};
-    size_t at = 0;
+    struct proto_list_answer a = {0, infos, 0, false};
+    size_t bytes = 0;
     for (uint32_t i = 0; i < n->nstreams; i++) {
         struct fn_stream *s = n->streams[i];
-        if (s->id <= l->after_id || strncmp(s->path, (const char *)l->prefix.ptr, l->prefix.len)) {
+        if (s->id <= l->after_id || strncmp(s->path, l->prefix, l->prefix_len)) {
             continue;
         }
-        if (a.stream_count == page) {
+        if (a.streams_count == page) {
             a.more = true;
             break;
         }
-        struct proto_stream_info info = {{(const uint8_t *)s->path, (uint32_t)strlen(s->path)},
-                                         s->id,
-                                         0,
-                                         s->next,
-                                         s->next,
-                                         s->bytes};
-        size_t len = 0;
-        proto_stream_info_encode(set + at, sizeof set - at, &info, &len);
-        at += len;
-        a.stream_count++;
+        infos[a.streams_count++] = (struct proto_stream_info){
+            s->path, (uint32_t)strlen(s->path), s->id, 0, s->next, s->next, s->bytes};
+        bytes += PROTO_STREAM_INFO_ENCODED_BYTES_MIN + strlen(s->path);
     }
-    a.streams.len = (uint32_t)at;
-    fn_send(n, ci, PROTO_LIST_ANSWER, id, &a, at);
+    fn_send(n, ci, PROTO_LIST_ANSWER, id, &a, bytes);
 }
 
 static void fn_frame(struct fn *n, int ci, const struct proto_frame *f) {
     uint64_t id = f->header.request_id;
     switch (f->header.type) {
     case PROTO_HELLO: {
-        struct proto_hello_answer a = {1,
-                                       {(const uint8_t *)"fake", 4},
-                                       PROTO_FRAME_BYTES_MAX,
-                                       n->cfg.inflight_max,
-                                       64,
-                                       n->cfg.window};
+        struct proto_hello_answer a = {
+            1, "fake", 4, PROTO_FRAME_BYTES_MAX, n->cfg.inflight_max, 64, n->cfg.window};
         fn_send(n, ci, PROTO_HELLO_ANSWER, id, &a, 0);
         break;
     }
@@ -317,7 +305,7 @@ static void fn_frame(struct fn *n, int ci, const struct proto_frame *f) {
         break;
     case PROTO_CREATE: {
         uint32_t before = n->nstreams;
-        struct fn_stream *s = fn_find(n, f->body.create.path, true);
+        struct fn_stream *s = fn_find(n, f->body.create.path, f->body.create.path_len, true);
         struct proto_create_answer a = {0, s->id, n->nstreams > before};
         fn_send(n, ci, PROTO_CREATE_ANSWER, id, &a, 0);
         break;
@@ -329,12 +317,13 @@ static void fn_frame(struct fn *n, int ci, const struct proto_frame *f) {
         char text[128];
         snprintf(text, sizeof text, "strom.stat.fake  streams:%u  appends:%u\n", n->nstreams,
                  n->appends_seen);
-        struct proto_stat_answer a = {0, {(const uint8_t *)text, (uint32_t)strlen(text)}};
+        struct proto_stat_answer a = {0, text, (uint32_t)strlen(text)};
         fn_send(n, ci, PROTO_STAT_ANSWER, id, &a, 0);
         break;
     }
     case PROTO_PING:
-        fn_send(n, ci, PROTO_PONG, id, &f->body.ping, 0);
+        struct proto_pong pong = {f->body.ping.value};
+        fn_send(n, ci, PROTO_PONG, id, &pong, 0);
         break;
     default:
         fn_close(n, ci);
@@ -363,7 +352,7 @@ static void fn_receive(struct fn *n, int ci) {
             break;
         }
         struct proto_frame f;
-        if (err || proto_frame_decode(c->in + at, h.frame_bytes, PROTO_FRAME_BYTES_MAX, &f)) {
+        if (err || proto_frame_decode(c->in + at, h.frame_bytes, PROTO_FRAME_BYTES_MAX, NULL, &f)) {
             fn_close(n, ci);
             return;
         }

@@ -108,6 +108,9 @@ static bool recv_frame(int fd, struct proto_frame *f) {
     static uint8_t buf[2u << 20];
     static size_t have[1024];
     static uint8_t *pending[1024];
+    static _Alignas(STROM_ARENA_ALIGN) uint8_t arena_bytes[PROTO_LIST_ANSWER_ARENA_BYTES_MAX];
+    struct strom_arena arena;
+    strom_arena_init(&arena, arena_bytes, sizeof arena_bytes);
     (void)pending;
     size_t *len = &have[fd % 1024];
     for (int round = 0; round < 2000; round++) {
@@ -118,7 +121,7 @@ static bool recv_frame(int fd, struct proto_frame *f) {
             memcpy(frame, buf, h.frame_bytes);
             memmove(buf, buf + h.frame_bytes, *len - h.frame_bytes);
             *len -= h.frame_bytes;
-            cr_assert_eq(proto_frame_decode(frame, h.frame_bytes, 2u << 20, f), STROM_OK);
+            cr_assert_eq(proto_frame_decode(frame, h.frame_bytes, 2u << 20, &arena, f), STROM_OK);
             return true;
         }
         size_t got = 0;
@@ -139,7 +142,7 @@ static bool recv_frame(int fd, struct proto_frame *f) {
 static void hello(int fd) {
     static const char name[] = "test";
     struct proto_hello h = {
-        .version_min = 1, .version_max = 1, .client_name = {(const uint8_t *)name, 4}};
+        .version_min = 1, .version_max = 1, .client_name = name, .client_name_len = 4};
     send_frame(fd, PROTO_HELLO, 1, &h);
     struct proto_frame f;
     cr_assert(recv_frame(fd, &f));
@@ -159,13 +162,15 @@ static void append(int fd, uint64_t id, const char *path, uint32_t count, bool s
         int n = snprintf(p, sizeof p, "m%u", i);
         bytes += msgset_write_one(set + bytes, sizeof set - bytes, p, (uint32_t)n);
     }
-    struct proto_append a = {.path = {(const uint8_t *)path, (uint32_t)strlen(path)},
+    struct proto_append a = {.path = path,
+                             .path_len = (uint32_t)strlen(path),
                              .ack = 1,
                              .sync = sync,
                              .producer_id = producer,
                              .sequence = sequence,
                              .count = count,
-                             .messages = {set, (uint32_t)bytes}};
+                             .messages = set,
+                             .messages_len = (uint32_t)bytes};
     send_frame(fd, PROTO_APPEND, id, &a);
 }
 
@@ -274,15 +279,18 @@ Test(inproc, a_large_frame_takes_a_big_buffer) {
     static char payload[899000];
     memset(payload, 'z', sizeof payload);
     size_t bytes = msgset_write_one(set, sizeof set, payload, sizeof payload);
-    struct proto_append a = {.path = {(const uint8_t *)"/big", 4},
+    struct proto_append a = {.path = "/big",
+                             .path_len = 4,
                              .ack = 1,
                              .sync = true,
                              .count = 1,
-                             .messages = {set, (uint32_t)bytes}};
+                             .messages = set,
+                             .messages_len = (uint32_t)bytes};
     send_frame(fd, PROTO_APPEND, 9, &a);
     struct proto_append_answer r = expect_append_answer(fd, 9);
     cr_assert_eq(r.error, 0);
-    struct proto_read q = {.path = {(const uint8_t *)"/big", 4},
+    struct proto_read q = {.path = "/big",
+                           .path_len = 4,
                            .from = 0,
                            .to = UINT64_MAX,
                            .ack = 1,
@@ -292,7 +300,7 @@ Test(inproc, a_large_frame_takes_a_big_buffer) {
     struct proto_frame f;
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_DELIVER);
-    cr_assert_eq(f.body.deliver.messages.len, bytes);
+    cr_assert_eq(f.body.deliver.messages_len, bytes);
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_READ_END);
 }
@@ -307,11 +315,13 @@ Test(inproc, the_inflight_limit_answers_limit, .init = NULL) {
     for (uint64_t k = 0; k < 3; k++) {
         uint8_t set[64];
         size_t sb = msgset_write_one(set, sizeof set, "x", 1);
-        struct proto_append a = {.path = {(const uint8_t *)"/f", 2},
+        struct proto_append a = {.path = "/f",
+                                 .path_len = 2,
                                  .ack = 1,
                                  .sync = true,
                                  .count = 1,
-                                 .messages = {set, (uint32_t)sb}};
+                                 .messages = set,
+                                 .messages_len = (uint32_t)sb};
         size_t len = 0;
         cr_assert_eq(proto_frame_encode(buf + at, sizeof buf - at, PROTO_APPEND, k, &a, &len),
                      STROM_OK);
@@ -356,7 +366,8 @@ Test(inproc, reads_catch_up_then_follow_with_credit) {
         expect_append_answer(fd, k);
     }
     /* Follow from 3 at sync with credit for two batches (44 bytes of message set each). */
-    struct proto_read q = {.path = {(const uint8_t *)"/r", 2},
+    struct proto_read q = {.path = "/r",
+                           .path_len = 2,
                            .from = 3,
                            .to = UINT64_MAX,
                            .follow = true,
@@ -401,7 +412,8 @@ Test(inproc, a_read_without_follow_stops_at_the_end_it_found) {
     hello(fd);
     append(fd, 1, "/n", 3, true, 0, 0);
     expect_append_answer(fd, 1);
-    struct proto_read q = {.path = {(const uint8_t *)"/n", 2},
+    struct proto_read q = {.path = "/n",
+                           .path_len = 2,
                            .from = 0,
                            .to = UINT64_MAX,
                            .ack = 1,
@@ -416,7 +428,7 @@ Test(inproc, a_read_without_follow_stops_at_the_end_it_found) {
     cr_assert_eq(f.header.type, PROTO_READ_END);
     cr_assert_eq(f.body.read_end.next_offset, 3);
     struct proto_read missing = {
-        .path = {(const uint8_t *)"/none", 5}, .to = UINT64_MAX, .ack = 1, .credit_bytes = 100};
+        .path = "/none", .path_len = 5, .to = UINT64_MAX, .ack = 1, .credit_bytes = 100};
     send_frame(fd, PROTO_READ, 3, &missing);
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_READ_END);
@@ -426,7 +438,7 @@ Test(inproc, a_read_without_follow_stops_at_the_end_it_found) {
 Test(inproc, create_list_stat_ping) {
     int fd = connect_client();
     hello(fd);
-    struct proto_create c = {.path = {(const uint8_t *)"/x/y", 4}};
+    struct proto_create c = {.path = "/x/y", .path_len = 4};
     send_frame(fd, PROTO_CREATE, 1, &c);
     struct proto_frame f;
     cr_assert(recv_frame(fd, &f));
@@ -437,20 +449,19 @@ Test(inproc, create_list_stat_ping) {
     send_frame(fd, PROTO_CREATE, 2, &c);
     cr_assert(recv_frame(fd, &f));
     cr_assert(!f.body.create_answer.created);
-    struct proto_list l = {.prefix = {(const uint8_t *)"/x", 2}, .count_max = 10};
+    struct proto_list l = {.prefix = "/x", .prefix_len = 2, .count_max = 10};
     send_frame(fd, PROTO_LIST, 3, &l);
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_LIST_ANSWER);
-    cr_assert_eq(f.body.list_answer.stream_count, 1);
-    struct proto_stream_info info;
-    cr_assert_eq(proto_list_answer_stream(&f.body.list_answer, 0, &info), STROM_OK);
-    cr_assert_eq(info.path.len, 4);
-    cr_assert(memcmp(info.path.ptr, "/x/y", 4) == 0);
+    cr_assert_eq(f.body.list_answer.streams_count, 1);
+    const struct proto_stream_info *info = &f.body.list_answer.streams[0];
+    cr_assert_eq(info->path_len, 4);
+    cr_assert(memcmp(info->path, "/x/y", 4) == 0);
     send_frame(fd, PROTO_STAT, 4, NULL);
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_STAT_ANSWER);
-    cr_assert(memmem(f.body.stat_answer.text.ptr, f.body.stat_answer.text.len,
-                     "strom.stat.sequencer", 20) != NULL);
+    cr_assert(memmem(f.body.stat_answer.text, f.body.stat_answer.text_len, "strom.stat.sequencer",
+                     20) != NULL);
     struct proto_ping p = {.value = 77};
     send_frame(fd, PROTO_PING, 5, &p);
     cr_assert(recv_frame(fd, &f));
@@ -554,11 +565,12 @@ static void pump_without_commit(int rounds) {
 Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
     int fd = connect_client();
     hello(fd);
-    struct proto_create c = {.path = {(const uint8_t *)"/d", 2}};
+    struct proto_create c = {.path = "/d", .path_len = 2};
     send_frame(fd, PROTO_CREATE, 1, &c);
     struct proto_frame f;
     cr_assert(recv_frame(fd, &f));
-    struct proto_read q = {.path = {(const uint8_t *)"/d", 2},
+    struct proto_read q = {.path = "/d",
+                           .path_len = 2,
                            .from = 0,
                            .to = UINT64_MAX,
                            .follow = true,
@@ -571,11 +583,13 @@ Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
     static uint8_t buf[4096];
     uint8_t set[64];
     size_t sb = msgset_write_one(set, sizeof set, "x", 1);
-    struct proto_append a = {.path = {(const uint8_t *)"/d", 2},
+    struct proto_append a = {.path = "/d",
+                             .path_len = 2,
                              .ack = 1,
                              .sync = false,
                              .count = 1,
-                             .messages = {set, (uint32_t)sb}};
+                             .messages = set,
+                             .messages_len = (uint32_t)sb};
     size_t len = 0;
     cr_assert_eq(proto_frame_encode(buf, sizeof buf, PROTO_APPEND, 3, &a, &len), STROM_OK);
     struct io_iov iov = {buf, len};
