@@ -321,10 +321,11 @@ static void fn_frame(struct fn *n, int ci, const struct proto_frame *f) {
         fn_send(n, ci, PROTO_STAT_ANSWER, id, &a, 0);
         break;
     }
-    case PROTO_PING:
+    case PROTO_PING: {
         struct proto_pong pong = {f->body.ping.value};
         fn_send(n, ci, PROTO_PONG, id, &pong, 0);
         break;
+    }
     default:
         fn_close(n, ci);
         break;
