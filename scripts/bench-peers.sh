@@ -108,6 +108,7 @@ find_nats_server() {
 # start_nats ROW: starts nats-server for ROW; sets port and pid. Checks /varz says what we meant.
 start_nats() {
   local row=$1 dir=$scratch/nats.$RANDOM
+  server_dir=$dir
   mkdir -p "$dir"
   port=$($bench free-port) && local mon=$($bench free-port) || return 1
   {
@@ -142,6 +143,7 @@ start_nats() {
 # --- Redis ---------------------------------------------------------------------------------------
 start_redis() {
   local row=$1 dir=$scratch/redis.$RANDOM fsync=everysec
+  server_dir=$dir
   [ "$row" = disk ] && fsync=always
   mkdir -p "$dir"
   port=$($bench free-port) || return 1
@@ -165,6 +167,7 @@ start_redis() {
 # start_strom ROW KAFKA: KAFKA 1 also opens the Kafka listener (kafka_port).
 start_strom() {
   local row=$1 kafka=$2 dir=$scratch/strom.$RANDOM fsync=interval
+  server_dir=$dir
   [ "$row" = disk ] && fsync=always
   mkdir -p "$dir"
   port=$($bench free-port) && kafka_port=$($bench free-port) || return 1
@@ -194,8 +197,12 @@ probe_strom() {
 available_systems() {
   local drivers
   drivers=$($bench systems)
-  grep -qx strom <<<"$drivers" && probe_strom 0 && echo strom
-  grep -qx kafka <<<"$drivers" && probe_strom 1 && echo strom-kafka
+  if grep -qx kafka <<<"$drivers" && probe_strom 1; then
+    grep -qx strom <<<"$drivers" && echo strom
+    echo strom-kafka
+  elif grep -qx strom <<<"$drivers" && probe_strom 0; then
+    echo strom
+  fi
   echo nats
   echo redis
 }
@@ -220,13 +227,20 @@ start_server() {
   fi
 }
 
+# stop_server: stops the server started last and removes its store (thousands of NATS stream
+# directories take seconds to remove; better between runs than all at the end).
+stop_server() {
+  stop_pid "$pid"
+  rm -rf "$server_dir"
+}
+
 # run_workload SYSTEM WORKLOAD ROW: one run against the server started last. Appends to
 # $work/runs.ssim.
 run_workload() {
   local system=$1 workload=$2 row=$3 t0=$SECONDS
   local args=(run --system "$driver" --label "$system" --server "127.0.0.1:$port"
     --workload "$workload" --row "$row")
-  [ $quick -eq 1 ] && args+=(--quick --setup-timeout-s 5)
+  [ $quick -eq 1 ] && args+=(--quick --setup-timeout-s 3)
   echo "bench.server  system:$system  workload:$workload  row:$row  note:\"$server_note\"" >>"$work/runs.ssim"
   "$bench" "${args[@]}" >"$work/run.out" 2>&1
   grep -a '^bench\.run ' "$work/run.out" >>"$work/runs.ssim"
@@ -245,7 +259,7 @@ run_suite() {
       for system in $systems; do
         start_server "$system" "$row" || continue
         run_workload "$system" "$workload" "$row"
-        stop_pid "$pid"
+        stop_server
       done
     done < <($bench list)
     return
@@ -257,7 +271,7 @@ run_suite() {
       while read -r workload; do
         run_workload "$system" "$workload" "$row"
       done < <($bench list | awk -v row="$row" '$2 == row { print $1 }')
-      stop_pid "$pid"
+      stop_server
     done
   done
 }

@@ -32,7 +32,7 @@
 enum {
     MAIN_SETUP_TIMEOUT_S_DEFAULT = 20,
     MAIN_DRAIN_S = 5,       /* drain time of a run */
-    MAIN_QUICK_DRAIN_S = 2, /* drain time under --quick */
+    MAIN_QUICK_DRAIN_S = 1, /* drain time under --quick */
     MAIN_SETUP_TIMEOUT_S_MAX = 3600,
     MAIN_REPORT_FILES_MAX = 64,
 };
