@@ -60,6 +60,7 @@ struct proc {
     uint32_t body_max;   /* largest body drawn */
     int event;           /* an event made before fork, or -1 */
     uint32_t event_slot; /* the slot whose reader waits on the event */
+    uint64_t hold_at;    /* a writer that reaches this seq waits to be killed; 0: none */
 };
 
 static void proc_init(struct proc *p, uint64_t capacity, uint64_t n, uint32_t body_max) {
@@ -73,6 +74,7 @@ static void proc_init(struct proc *p, uint64_t capacity, uint64_t n, uint32_t bo
     p->n = n;
     p->body_max = body_max;
     p->event = -1;
+    p->hold_at = 0;
 }
 
 static void proc_fini(struct proc *p) {
@@ -168,6 +170,9 @@ static void child_writer(struct proc *p, int index) {
     }
     uint8_t body[BODY_MAX];
     for (int spins = 0; seq <= p->n && spins < 100000000; spins++) {
+        while (p->hold_at != 0 && seq == p->hold_at) {
+            pause(); /* the parent's SIGKILL ends this process */
+        }
         bool end = seq == p->n;
         uint32_t bytes = end ? 8 : body_bytes_of(seq, p->body_max);
         body_fill(body, bytes, seq);
@@ -580,8 +585,11 @@ Test(ring_proc, writer_killed_and_restarted, .timeout = 100) {
     struct results *res = p.res;
     pid_t reader = spawn(&p, child_mandatory, 0);
     for (int kill_round = 1; kill_round <= 3; kill_round++) {
-        pid_t writer = spawn(&p, child_writer, 0);
         uint64_t target = (uint64_t)kill_round * 9000;
+        /* A writer faster than the parent's polling would finish before its kill: it holds
+         * 3,000 entries past the target, so the kill lands while it writes or while it holds. */
+        p.hold_at = target + 3000;
+        pid_t writer = spawn(&p, child_writer, 0);
         for (int ms = 0;
              ms < WAIT_MS && __atomic_load_n(&res->writer_seq, __ATOMIC_ACQUIRE) < target; ms++) {
             usleep(200);
@@ -590,6 +598,7 @@ Test(ring_proc, writer_killed_and_restarted, .timeout = 100) {
         int status = reap(writer);
         cr_assert(WIFSIGNALED(status), "writer %d was to be killed mid-write", kill_round);
     }
+    p.hold_at = 0;
     pid_t last = spawn(&p, child_writer, 0);
     reap_ok(last);
     reap_ok(reader);
