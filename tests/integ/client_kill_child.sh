@@ -24,8 +24,10 @@ for role in "${roles[@]}"; do
   victim=$(child_pid "$role")
   [ -n "$victim" ] || fail "no $role in the log"
   kill -KILL "$victim"
+  at_kill=$(($(cat "$work/acked.$role.0" "$work/acked.$role.1" | wc -l)))
+  [ "$at_kill" -lt $((2 * count)) ] || fail "$role: the load was over before the kill"
   wait_restart "$role" "$victim"
-  echo "killed $role $victim under load; restarted as $(child_pid "$role")"
+  echo "killed $role $victim with $at_kill of $((2 * count)) acked; restarted as $(child_pid "$role")"
   wait "$load_0" || fail "$role: a loader failed: $(cat "$work/load.$role.0.err")"
   wait "$load_1" || fail "$role: a loader failed: $(cat "$work/load.$role.1.err")"
   "$INTEG/integ_check" --server "$S" --path "/kill/$role" --acked "$work/acked.$role.0" \

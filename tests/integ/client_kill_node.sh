@@ -19,7 +19,9 @@ for k in 0 1; do
 done
 wait_for 60 acked_lines "$work/acked.0" 300 || fail "no load before the kill"
 kill_node
-echo "killed the node with $(wc -l <"$work/acked.0") + $(wc -l <"$work/acked.1") acked"
+at_kill=$(($(cat "$work/acked.0" "$work/acked.1" | wc -l)))
+[ "$at_kill" -lt $((2 * count)) ] || fail "the load was over before the kill"
+echo "killed the node with $at_kill of $((2 * count)) acked"
 start_node --fsync always
 wait "$load_0" || fail "a loader failed: $(cat "$work/load.0.err")"
 wait "$load_1" || fail "a loader failed: $(cat "$work/load.1.err")"
