@@ -477,6 +477,36 @@ static void sim_log_write(struct io *io, const char *text, size_t len) {
     sim_log_line(p->world, p, text, len);
 }
 
+/* --- shared memory --------------------------------------------------------------------------- */
+
+/* A region of the node: zero-filled anonymous memory, freed when the node crashes. */
+static strom_err sim_shm_create(struct io *io, const char *name, size_t bytes, void **addr_out) {
+    struct sim_proc *p = io_enter(io);
+    struct sim_node *n = &p->world->nodes[p->node];
+    if (bytes == 0 || bytes > IO_SHM_BYTES_MAX || name == NULL || strlen(name) > 63) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    strom_assert(n->region_count < SIM_SHM_REGIONS_MAX);
+    size_t rounded = (bytes + 4095u) & ~(size_t)4095u;
+    void *addr = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (addr == MAP_FAILED) {
+        return STROM_ERR_NO_MEMORY;
+    }
+    n->regions[n->region_count++] = (struct sim_region){.addr = addr, .bytes = rounded};
+    sim_trace(p->world, "shm.create", p->node, rounded, 0);
+    *addr_out = addr;
+    return STROM_OK;
+}
+
+/* Unmapping from one process changes nothing in one address space: the node keeps the region
+ * until it crashes (or the world ends). */
+static strom_err sim_shm_unmap(struct io *io, void *addr, size_t bytes) {
+    (void)io_enter(io);
+    (void)addr;
+    (void)bytes;
+    return STROM_OK;
+}
+
 static const struct io_vtable sim_vtable = {
     .file_open = sim_file_open,
     .file_close = sim_file_close,
@@ -525,6 +555,8 @@ static const struct io_vtable sim_vtable = {
     .signal_take = sim_signal_take,
     .sleep_ns = sim_sleep_ns,
     .log_write = sim_log_write,
+    .shm_create = sim_shm_create,
+    .shm_unmap = sim_shm_unmap,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "io/io.h"
+#include "io/io_memfs.h"
 #include "sim/sim.h"
 
 struct exits {
@@ -359,5 +360,99 @@ Test(sim_core, caught_signal_ends_a_sleep_and_node_crash_kills) {
     cr_assert_eq(sim_conn_count(w), 0);
     cr_assert_eq(sim_client_connect(w, node, 7000, client_notify, &cs, &fd),
                  STROM_ERR_NOT_CONNECTED);
+    sim_world_destroy(w);
+}
+
+Test(sim_core, every_io_member_is_filled) {
+    struct sim_world *w;
+    cr_assert_eq(sim_world_create(7, &w), STROM_OK);
+    uint32_t node = sim_node_add(w, NULL);
+    const struct io_vtable *vt = sim_node_io(w, node)->vt;
+    void (*const *fns)(void) = (void (*const *)(void))(const void *)vt;
+    _Static_assert(sizeof(struct io_vtable) % sizeof(void (*)(void)) == 0, "only pointers");
+    for (size_t i = 0; i < sizeof *vt / sizeof fns[0]; i++) {
+        cr_assert_not_null(fns[i], "member %zu of struct io_vtable is not simulated", i);
+    }
+    sim_world_destroy(w);
+}
+
+struct disk_case {
+    strom_err sync_err;
+    uint64_t synced_at_ns;
+    bool second_written;
+};
+
+static int disk_writer_main(struct io *io, void *arg) {
+    struct disk_case *d = arg;
+    int fd;
+    cr_assert_eq(io_dir_create(io, "data"), STROM_OK);
+    cr_assert_eq(io_file_open(io, "data/f", IO_OPEN_WRITE | IO_OPEN_CREATE, &fd), STROM_OK);
+    cr_assert_eq(io_file_pwrite(io, fd, "synced.", 7, 0), STROM_OK);
+    d->sync_err = io_file_datasync(io, fd);
+    d->synced_at_ns = io_clock_monotonic_ns(io);
+    cr_assert_eq(io_file_pwrite(io, fd, "lost", 4, 7), STROM_OK);
+    d->second_written = true;
+    io_sleep_ns(io, 1000000000);
+    return 0;
+}
+
+Test(sim_core, disk_latency_and_lost_unsynced_writes_at_a_node_crash) {
+    struct sim_world *w;
+    cr_assert_eq(sim_world_create(8, &w), STROM_OK);
+    struct sim_latency lat = {.net_delay_min_ns = 1000,
+                              .net_delay_max_ns = 1000,
+                              .disk_write_ns_max = 0,
+                              .disk_sync_ns_min = 200000,
+                              .disk_sync_ns_max = 200000};
+    sim_set_latency(w, &lat);
+    struct io_memfs *fs;
+    cr_assert_eq(io_memfs_create(8, &fs), STROM_OK);
+    struct io disk;
+    io_memfs_io(fs, &disk);
+    uint32_t node = sim_node_add(w, &disk);
+    struct disk_case d = {.sync_err = STROM_ERR_COUNT_};
+    sim_proc_spawn(w, node, "writer", disk_writer_main, &d);
+    sim_run(w, 100000);
+    cr_assert_eq(d.synced_at_ns, 0, "fdatasync still under way");
+    sim_run(w, 300000);
+    cr_assert_eq(d.sync_err, STROM_OK);
+    cr_assert_eq(d.synced_at_ns, 200000);
+    cr_assert(d.second_written);
+    uint64_t size = 0;
+    cr_assert_eq(io_memfs_file_size(fs, "data/f", &size), STROM_OK);
+    cr_assert_eq(size, 11);
+    sim_node_crash(w, node);
+    io_memfs_crash(fs, IO_MEMFS_CRASH_DROP);
+    cr_assert_eq(io_memfs_file_size(fs, "data/f", &size), STROM_OK);
+    cr_assert_eq(size, 7, "the unsynced write is gone");
+    char buf[8];
+    size_t got = 0;
+    cr_assert_eq(io_memfs_file_read(fs, "data/f", 0, buf, sizeof buf, &got), STROM_OK);
+    cr_assert_eq(got, 7);
+    cr_assert_eq(memcmp(buf, "synced.", 7), 0);
+    sim_world_destroy(w);
+    io_memfs_destroy(fs);
+}
+
+static int shm_user_main(struct io *io, void *arg) {
+    uint64_t **region = arg;
+    void *addr = NULL;
+    cr_assert_eq(io_shm_create(io, "test", 10000, &addr), STROM_OK);
+    *region = addr;
+    (*region)[0] = 42;
+    return 0;
+}
+
+Test(sim_core, shared_memory_survives_its_process_until_the_node_crashes) {
+    struct sim_world *w;
+    cr_assert_eq(sim_world_create(9, &w), STROM_OK);
+    uint32_t node = sim_node_add(w, NULL);
+    uint64_t *region = NULL;
+    sim_proc_spawn(w, node, "shm", shm_user_main, &region);
+    sim_run(w, 1000);
+    cr_assert_not_null(region);
+    cr_assert_eq(region[0], 42, "the process ended; the memory is the node's");
+    cr_assert_eq(region[1250 - 1], 0, "zero-filled");
+    sim_node_crash(w, node);
     sim_world_destroy(w);
 }
