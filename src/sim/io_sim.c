@@ -477,6 +477,23 @@ static void sim_log_write(struct io *io, const char *text, size_t len) {
     sim_log_line(p->world, p, text, len);
 }
 
+/* A lock on an open file: one process of the simulator owns a data directory at a time (the
+ * driver runs one supervisor per node), so the lock is always granted. */
+static strom_err sim_file_lock(struct io *io, int fd) {
+    (void)io_enter(io);
+    (void)fd;
+    return STROM_OK;
+}
+
+/* EXISTS when a process of the caller's node listens on port; port 0 finds a free one. */
+static strom_err sim_tcp_probe(struct io *io, const char *host, uint16_t port, uint16_t *port_out) {
+    struct sim_proc *p = io_enter(io);
+    if (!host || !*host) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    return sim_net_probe(p->world, p->node, port, port_out);
+}
+
 /* --- shared memory --------------------------------------------------------------------------- */
 
 /* A region of the node: zero-filled anonymous memory, freed when the node crashes. */
@@ -555,6 +572,8 @@ static const struct io_vtable sim_vtable = {
     .signal_take = sim_signal_take,
     .sleep_ns = sim_sleep_ns,
     .log_write = sim_log_write,
+    .file_lock = sim_file_lock,
+    .tcp_probe = sim_tcp_probe,
     .shm_create = sim_shm_create,
     .shm_unmap = sim_shm_unmap,
 };

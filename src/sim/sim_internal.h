@@ -218,6 +218,8 @@ void sim_net_close_owned(struct sim_world *w, uint32_t node, int32_t owner);
 /* Descriptor operations behind the io table; p is the caller. */
 strom_err sim_net_listen(struct sim_world *w, struct sim_proc *p, uint16_t port, uint32_t backlog,
                          int *fd_out, uint16_t *port_out);
+/* EXISTS when a listener of node holds port; port 0: *port_out gets a free one. */
+strom_err sim_net_probe(struct sim_world *w, uint32_t node, uint16_t port, uint16_t *port_out);
 strom_err sim_net_accept(struct sim_world *w, struct sim_proc *p, int lfd, int *fd_out);
 strom_err sim_net_connect(struct sim_world *w, uint32_t from_node, int32_t owner, uint32_t node,
                           uint16_t port, int *fd_out);

@@ -311,6 +311,17 @@ strom_err sim_net_listen(struct sim_world *w, struct sim_proc *p, uint16_t port,
     return STROM_OK;
 }
 
+strom_err sim_net_probe(struct sim_world *w, uint32_t node, uint16_t port, uint16_t *port_out) {
+    if (port == 0) {
+        for (port = SIM_EPHEMERAL_PORT_FIRST; listener_find(w, node, port) >= 0; port++) {
+        }
+    }
+    if (port_out) {
+        *port_out = port;
+    }
+    return listener_find(w, node, port) >= 0 ? STROM_ERR_EXISTS : STROM_OK;
+}
+
 strom_err sim_net_accept(struct sim_world *w, struct sim_proc *p, int lfd, int *fd_out) {
     struct sim_obj *l = sim_obj_get(w, lfd);
     if (!l || l->kind != SIM_OBJ_LISTENER) {
