@@ -44,8 +44,16 @@ static struct sim_proc *io_enter(struct io *io) {
     }
     if (++p->calls_in_slice > SIM_SLICE_CALLS) {
         w->stats.preemptions++;
+        if (p->spin_since_ns == 0) {
+            p->spin_since_ns = w->now_ns + 1;
+        } else if (w->now_ns + 1 - p->spin_since_ns > w->stats.spin_ns_max) {
+            w->stats.spin_ns_max = w->now_ns + 1 - p->spin_since_ns;
+            memcpy(w->spin_name, p->name, sizeof w->spin_name);
+        }
         p->wait = SIM_WAIT_SLEEP;
+        p->preempting = true;
         sim_block(w, p, w->now_ns + SIM_SLICE_NS);
+        p->preempting = false;
         p->calls_in_slice = 0;
     }
     return p;
@@ -125,6 +133,22 @@ static strom_err sim_file_pwrite(struct io *io, int fd, const void *buf, size_t 
     strom_err err =
         disk ? disk->vt->file_pwrite(disk, fd, buf, len, off) : STROM_ERR_INVALID_ARGUMENT;
     sim_trace(p->world, "file.pwrite", off, len, err);
+    return err;
+}
+
+static strom_err sim_file_pwritev(struct io *io, int fd, const struct io_iov *iov,
+                                  uint32_t iov_count, uint64_t off) {
+    struct sim_proc *p = io_enter(io);
+    strom_assert(iov_count <= IO_IOV_MAX);
+    io_delay(p, 0, p->world->latency.disk_write_ns_max);
+    struct io *disk = disk_of(p);
+    strom_err err =
+        disk ? disk->vt->file_pwritev(disk, fd, iov, iov_count, off) : STROM_ERR_INVALID_ARGUMENT;
+    size_t len = 0;
+    for (uint32_t i = 0; i < iov_count; i++) {
+        len += iov[i].len;
+    }
+    sim_trace(p->world, "file.pwritev", off, len, err);
     return err;
 }
 
@@ -241,7 +265,7 @@ static strom_err sim_futex_wait(struct io *io, uint32_t *addr, uint32_t expected
 static strom_err sim_futex_wake(struct io *io, uint32_t *addr, uint32_t count) {
     struct sim_proc *p = io_enter(io);
     struct sim_world *w = p->world;
-    for (uint32_t i = 0; i < SIM_PROCS_MAX && count > 0; i++) {
+    for (uint32_t i = 0; i < w->proc_hi && count > 0; i++) {
         struct sim_proc *q = &w->procs[i];
         if (q->state == SIM_PROC_BLOCKED && q->wait == SIM_WAIT_FUTEX && q->futex_addr == addr &&
             q->node == p->node) {
@@ -576,6 +600,7 @@ static const struct io_vtable sim_vtable = {
     .tcp_probe = sim_tcp_probe,
     .shm_create = sim_shm_create,
     .shm_unmap = sim_shm_unmap,
+    .file_pwritev = sim_file_pwritev,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {
