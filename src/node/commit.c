@@ -313,44 +313,49 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
     return COMMIT_IDLE_WAIT_NS;
 }
 
-int commit_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
-                uint32_t index) {
-    static struct commit k; /* one per process */
+int commit_run(struct commit *k, struct io *io, const struct node_config *c,
+               const struct node_shm *shm, uint32_t index) {
     struct node_commit_counters *counters = &shm->header->commits_c[index];
     __atomic_store_n(&counters->ready, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&counters->pid, (uint64_t)io_proc_id(io), __ATOMIC_RELEASE);
     counters->starts++;
-    strom_err err = commit_open(&k, io, c, shm, index);
+    strom_err err = commit_open(k, io, c, shm, index);
     if (err) {
-        k.index = index;
-        k.io = io;
-        k.counters = counters;
-        commit_log(&k, "strom.node.error", err);
+        k->index = index;
+        k->io = io;
+        k->counters = counters;
+        commit_log(k, "strom.node.error", err);
         return 1;
     }
     __atomic_store_n(&counters->ready, 1, __ATOMIC_RELEASE);
-    commit_log(&k, "strom.node.commit_ready", STROM_OK);
+    commit_log(k, "strom.node.commit_ready", STROM_OK);
     bool stopping = false;
     while (!err) {
         stopping |= io_signal_take(io, IO_SIGNAL_TERM);
         uint64_t now = io_clock_monotonic_ns(io);
         uint32_t read = 0;
-        err = commit_turn(&k, now, &read);
+        err = commit_turn(k, now, &read);
         if (!err && read == 0 && stopping) {
             break; /* the sequencer stopped first: the node log is complete */
         }
-        if (!err && k.no_space) {
-            commit_log_no_space(&k);
+        if (!err && k->no_space) {
+            commit_log_no_space(k);
             io_sleep_ns(io, COMMIT_NO_SPACE_WAIT_NS);
         } else if (!err && read == 0) {
-            ring_reader_wait(&k.log, commit_wait_ns(&k, now));
+            ring_reader_wait(&k->log, commit_wait_ns(k, now));
         }
     }
     if (!err) {
-        err = commit_flush(&k, io_clock_monotonic_ns(io));
+        err = commit_flush(k, io_clock_monotonic_ns(io));
     }
-    strom_err close_err = commit_close(&k);
+    strom_err close_err = commit_close(k);
     err = err ? err : close_err;
-    commit_log(&k, err ? "strom.node.error" : "strom.node.commit_stopped", err);
+    commit_log(k, err ? "strom.node.error" : "strom.node.commit_stopped", err);
     return err ? 1 : 0;
+}
+
+int commit_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
+                uint32_t index) {
+    static struct commit k; /* one per process */
+    return commit_run(&k, io, c, shm, index);
 }

@@ -786,40 +786,45 @@ static bool gw_stop_step(struct gateway *gw) {
     return !waiting || gw->now_ns - gw->stop_ns >= GW_STOP_DRAIN_NS;
 }
 
-int gateway_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
-                 uint32_t index) {
-    static struct gateway gw; /* one per process */
+int gateway_run(struct gateway *gw, struct io *io, const struct node_config *c,
+                const struct node_shm *shm, uint32_t index) {
     struct node_gateway_counters *k = &shm->header->gateways_c[index];
     __atomic_store_n(&k->ready, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&k->pid, (uint64_t)io_proc_id(io), __ATOMIC_RELEASE);
     k->starts++;
     k->connections = 0;
-    strom_err err = gateway_open(&gw, io, c, shm, index);
+    strom_err err = gateway_open(gw, io, c, shm, index);
     if (err) {
-        gw.io = io;
-        gw.index = index;
-        gw.counters = k;
-        gw_log(&gw, "strom.node.error", err);
+        gw->io = io;
+        gw->index = index;
+        gw->counters = k;
+        gw_log(gw, "strom.node.error", err);
         return err == STROM_ERR_EXISTS || err == STROM_ERR_INVALID_ARGUMENT ? GW_EXIT_FATAL : 1;
     }
     __atomic_store_n(&k->ready, 1, __ATOMIC_RELEASE);
-    gw_log(&gw, "strom.node.gateway_ready", STROM_OK);
+    gw_log(gw, "strom.node.gateway_ready", STROM_OK);
     uint64_t timeout = 0;
     for (;;) {
-        gateway_turn(&gw, timeout);
-        if ((gw.stopping || io_signal_take(io, IO_SIGNAL_TERM)) && gw_stop_step(&gw)) {
+        gateway_turn(gw, timeout);
+        if ((gw->stopping || io_signal_take(io, IO_SIGNAL_TERM)) && gw_stop_step(gw)) {
             break;
         }
-        timeout = gw.stopping ? 1000000u : gw_next_timeout(&gw);
+        timeout = gw->stopping ? 1000000u : gw_next_timeout(gw);
     }
     for (uint32_t i = 0; i < c->connections_max; i++) {
-        if (gw.conns[i].state != GW_CONN_FREE) {
-            conn_flush(&gw, &gw.conns[i]);
-            if (gw.conns[i].state != GW_CONN_FREE) {
-                conn_close(&gw, &gw.conns[i]);
+        if (gw->conns[i].state != GW_CONN_FREE) {
+            conn_flush(gw, &gw->conns[i]);
+            if (gw->conns[i].state != GW_CONN_FREE) {
+                conn_close(gw, &gw->conns[i]);
             }
         }
     }
-    gw_log(&gw, "strom.node.gateway_stopped", STROM_OK);
+    gw_log(gw, "strom.node.gateway_stopped", STROM_OK);
     return 0;
+}
+
+int gateway_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
+                 uint32_t index) {
+    static struct gateway gw; /* one per process */
+    return gateway_run(&gw, io, c, shm, index);
 }

@@ -510,15 +510,14 @@ static void seq_idle(struct sequencer *s) {
     }
 }
 
-int sequencer_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
-                   uint32_t index) {
-    static struct sequencer s; /* one per process */
+int sequencer_run(struct sequencer *s, struct io *io, const struct node_config *c,
+                  const struct node_shm *shm, uint32_t index) {
     strom_assert(index == 0);
     struct node_sequencer_counters *k = &shm->header->sequencer;
     __atomic_store_n(&k->ready, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&k->pid, (uint64_t)io_proc_id(io), __ATOMIC_RELEASE);
     k->starts++;
-    strom_err err = sequencer_open(&s, io, c, shm);
+    strom_err err = sequencer_open(s, io, c, shm);
     if (err) {
         struct node_log line;
         node_log_begin(&line, io, "strom.node.error", "sequencer");
@@ -528,7 +527,7 @@ int sequencer_main(struct io *io, const struct node_config *c, const struct node
         return 1;
     }
     if (!k->rebuilt) {
-        err = sequencer_rebuild(&s); /* new shared memory: the node (re)starts */
+        err = sequencer_rebuild(s); /* new shared memory: the node (re)starts */
         k->rebuilt = err == STROM_OK;
     }
     if (err) {
@@ -539,22 +538,28 @@ int sequencer_main(struct io *io, const struct node_config *c, const struct node
         node_log_end(&line, io);
         return 1;
     }
-    sequencer_recover(&s);
+    sequencer_recover(s);
     __atomic_store_n(&k->ready, 1, __ATOMIC_RELEASE);
-    seq_log(&s, "strom.node.sequencer_ready");
+    seq_log(s, "strom.node.sequencer_ready");
     bool stopping = false;
     for (;;) {
         stopping |= io_signal_take(io, IO_SIGNAL_TERM);
-        uint32_t handled = sequencer_turn(&s, io_clock_realtime_ns(io));
-        if (s.log_full) {
+        uint32_t handled = sequencer_turn(s, io_clock_realtime_ns(io));
+        if (s->log_full) {
             /* A commit is behind: wait for it (this is where backpressure starts). */
-            ring_writer_wait(&s.log, s.log_full_bytes, 10000000u);
+            ring_writer_wait(&s->log, s->log_full_bytes, 10000000u);
         } else if (handled == 0 && stopping) {
             break; /* the gateways are gone and their rings are empty */
         } else if (handled == 0) {
-            seq_idle(&s);
+            seq_idle(s);
         }
     }
-    seq_log(&s, "strom.node.sequencer_stopped");
+    seq_log(s, "strom.node.sequencer_stopped");
     return 0;
+}
+
+int sequencer_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
+                   uint32_t index) {
+    static struct sequencer s; /* one per process */
+    return sequencer_run(&s, io, c, shm, index);
 }

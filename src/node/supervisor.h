@@ -90,4 +90,16 @@ int sequencer_main(struct io *io, const struct node_config *c, const struct node
 int gateway_main(struct io *io, const struct node_config *c, const struct node_shm *shm,
                  uint32_t index);
 
+/* The same over a root struct the caller owns: X_main runs X_run on its static root (one per
+ * forked process); the simulator (src/sim/) runs several roles in one process, each on its own. */
+struct commit;
+struct sequencer;
+struct gateway;
+int commit_run(struct commit *k, struct io *io, const struct node_config *c,
+               const struct node_shm *shm, uint32_t index);
+int sequencer_run(struct sequencer *s, struct io *io, const struct node_config *c,
+                  const struct node_shm *shm, uint32_t index);
+int gateway_run(struct gateway *gw, struct io *io, const struct node_config *c,
+                const struct node_shm *shm, uint32_t index);
+
 #endif
