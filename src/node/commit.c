@@ -45,6 +45,7 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     store_options_default(&o);
     o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
     o.streams_max = c->streams_max;
+    o.checkpoint_bytes = c->checkpoint_bytes;
     if (!err) {
         err = store_open(io, dir, &o, &k->store);
     }

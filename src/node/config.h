@@ -50,6 +50,8 @@ struct node_config {
     enum node_fsync fsync;             /* --fsync always|interval|never, default always */
     uint64_t fsync_us;                 /* --fsync-us: interval bound, default 1000 */
     uint64_t fsync_bytes;              /* --fsync-bytes: interval bound, default 1 MiB */
+    uint64_t checkpoint_bytes;         /* --checkpoint-bytes: a store checkpoint after this much
+                                          written (or a second), default 8 MiB */
     bool auto_create;                  /* --auto-create true|false, default true */
     uint32_t idempotence_window;       /* --idempotence-window W, 1..16, default 5 */
     uint32_t producers_max;            /* --producers-max, default 65536 */
