@@ -342,6 +342,10 @@ int commit_run(struct commit *k, struct io *io, const struct node_config *c,
         if (!err && k->no_space) {
             commit_log_no_space(k);
             io_sleep_ns(io, COMMIT_NO_SPACE_WAIT_NS);
+        } else if (!err && read == 0 && k->cmd_blocked) {
+            /* The entry it waits at is in the ring already: ring_reader_wait would return at once
+             * and the loop would spin until the /sys/cmd record is durable at its commit. */
+            io_sleep_ns(io, COMMIT_CMD_WAIT_NS);
         } else if (!err && read == 0) {
             ring_reader_wait(&k->log, commit_wait_ns(k, now));
         }
