@@ -153,7 +153,7 @@ strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t prod
         return STROM_OK;
     }
     if (sequence > st->next_sequence) {
-        return STROM_ERR_OUT_OF_ORDER_SEQUENCE;
+        return st->recovered ? STROM_OK : STROM_ERR_OUT_OF_ORDER_SEQUENCE;
     }
     uint64_t oldest = UINT64_MAX;
     for (uint32_t k = 0; k < st->batch_count; k++) {
@@ -186,6 +186,12 @@ static struct producer *producers_add(struct producers *p, uint64_t stream_id,
     return st;
 }
 
+void producers_mark_recovered(struct producers *p) {
+    for (uint32_t i = 0; i < p->header->count; i++) {
+        p->states[i].recovered = p->header->window;
+    }
+}
+
 void producers_record(struct producers *p, uint64_t stream_id, uint64_t producer_id,
                       const struct producer_batch *b) {
     strom_assert(b->span >= 1 && b->count >= 1 && b->sequence <= UINT64_MAX - b->span);
@@ -199,6 +205,7 @@ void producers_record(struct producers *p, uint64_t stream_id, uint64_t producer
     /* Entry first, then its bookkeeping, then next_sequence: a crash in between leaves a state
      * that recording the same batch again repairs. */
     uint32_t at = st->batch_count == 0 ? 0 : (st->newest + 1) % window;
+    st->recovered -= st->recovered > 0 ? 1 : 0;
     st->batches[at] = *b;
     st->newest = at;
     st->batch_count += st->batch_count < window ? 1 : 0;

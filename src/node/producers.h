@@ -16,6 +16,13 @@
  *   - any other s (inside the window but not on a batch start, or another span):
  *     OUT_OF_ORDER_SEQUENCE.
  * A (stream, producer) pair not in the table starts its window with whatever sequence it sends.
+ * A window rebuilt from the stores when the whole node starts again (producers_mark_recovered)
+ * holds only the batches that were durable; the producer may have had later batches acknowledged
+ * at ack 1 that the crash took back, so its next sequence may lie beyond the window's, and the
+ * batches it sends again (those it had not seen answered) may have such holes between them: for
+ * the first W batches applied after the start, a batch past a gap is applied (not
+ * OUT_OF_ORDER_SEQUENCE, which the producer could never get past); the window is an ordinary one
+ * from there on.
  * The table holds `capacity` pairs; when it is full, a new pair replaces the least recently used
  * of PRODUCER_EVICT_SAMPLES pairs picked at random (approximate LRU, as Redis evicts keys): a
  * forgotten pair's retries are no longer recognized, so capacity is a config limit
@@ -60,6 +67,9 @@ struct producer {
     uint64_t last_used;     /* the table's clock when the pair was last checked or recorded */
     uint32_t batch_count;   /* valid entries in batches, <= window */
     uint32_t newest;        /* index in batches of the newest entry (a ring of window entries) */
+    uint32_t recovered;     /* rebuilt from the stores at a node start: batches that may still
+                               follow a gap (see above) */
+    uint32_t reserved;      /* zero */
     struct producer_batch batches[PRODUCER_WINDOW_MAX];
 };
 
@@ -101,6 +111,9 @@ strom_err producers_attach(struct producers *p, void *region, size_t region_byte
  * when sequence + span overflows. Changes nothing but recency. */
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
                           uint64_t sequence, uint32_t span, struct producer_batch *original_out);
+
+/* Marks every pair's window as rebuilt from the stores (see above). */
+void producers_mark_recovered(struct producers *p);
 
 /* Remembers an applied batch (after it is published), or one replayed in recovery; b->span >= 1
  * and b->count >= 1. */

@@ -479,6 +479,8 @@ strom_err sequencer_rebuild(struct sequencer *s) {
             store_close(stores[k]);
         }
     }
+    /* The windows hold what was durable; ack-1 batches after it may be gone (producers.h). */
+    producers_mark_recovered(&s->producers);
     free(buf);
     s->counters->recovered_batches = records;
     return err;
