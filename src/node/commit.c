@@ -2,6 +2,7 @@
 #include "node/commit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -28,6 +29,46 @@ static strom_err commit_publish_stream(void *arg, const struct store_stream_info
     return STROM_OK;
 }
 
+/* Makes what lies past the last successful sync of a restarted commit dirty again, and syncs it
+ * (commit.h): reads those bytes and writes them back unchanged, so readers see the same file. */
+static strom_err commit_resync_tail(struct commit *k, const char *dir) {
+    const struct node_commit_counters *kc = k->counters;
+    uint64_t pos = __atomic_load_n(&kc->file_durable_pos, __ATOMIC_ACQUIRE);
+    if (pos == 0) {
+        return STROM_OK; /* the first start on this shared memory: the file is as the disk has it */
+    }
+    char path[NODE_DIR_BYTES_MAX + 64];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
+    strom_assert(n > 0 && (size_t)n < sizeof path);
+    int fd = -1;
+    strom_err err = io_file_open(k->io, path, IO_OPEN_WRITE, &fd);
+    if (err == STROM_ERR_NOT_FOUND) {
+        return STROM_OK;
+    }
+    uint64_t size = 0;
+    uint8_t *buf = err ? NULL : malloc(COMMIT_RESYNC_BYTES); /* start-up only */
+    err = err ? err : (buf ? io_file_size(k->io, fd, &size) : STROM_ERR_NO_MEMORY);
+    bool dirty = false;
+    while (!err && pos < size) {
+        size_t len = size - pos < COMMIT_RESYNC_BYTES ? (size_t)(size - pos) : COMMIT_RESYNC_BYTES;
+        size_t got = 0;
+        err = io_file_pread(k->io, fd, buf, len, pos, &got);
+        err =
+            err ? err : (got == 0 ? STROM_ERR_TRUNCATED : io_file_pwrite(k->io, fd, buf, got, pos));
+        pos += got;
+        dirty = true;
+    }
+    if (!err && dirty) {
+        err = io_file_datasync(k->io, fd);
+    }
+    free(buf);
+    if (fd >= 0) {
+        strom_err close_err = io_file_close(k->io, fd);
+        err = err ? err : close_err;
+    }
+    return err;
+}
+
 strom_err commit_open(struct commit *k, struct io *io, const struct node_config *c,
                       const struct node_shm *shm, uint32_t index) {
     memset(k, 0, sizeof *k);
@@ -46,6 +87,9 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
+    if (!err) {
+        err = commit_resync_tail(k, dir);
+    }
     if (!err) {
         err = store_open(io, dir, &o, &k->store);
     }

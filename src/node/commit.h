@@ -18,6 +18,13 @@
  * reads the unsynced entries again after its restart; batches its store already holds are
  * skipped (their offsets are below the stream's next offset in the store).
  *
+ * A restarted commit (the node's shared memory lived on) first makes the bytes of its store file
+ * past the position its last successful sync made durable (file_durable_pos in its counters
+ * block) dirty again and syncs them: it reads them and writes them back unchanged. After a failed
+ * fdatasync the kernel marks the pages clean without writing them (fsyncgate): the store opened
+ * next would take them for stored batches (an fdatasync at open does not write clean pages), the
+ * commit would publish them as durable, and a crash of the node would take them back.
+ *
  * Write last, read first: a commit that does not own /sys/cmd appends no batch that follows a
  * /sys/cmd record in the node log until the record is durable at its own commit, so that after a
  * crash no store holds data of a stream whose creation record was lost.
@@ -41,8 +48,9 @@ struct store;
 #define COMMIT_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
 #define COMMIT_NEVER_SYNC_NS                                                                       \
     1000000000u /* fsync never: store sync (and release) at least this often */
-#define COMMIT_CMD_WAIT_NS      100000u    /* poll interval while waiting for a /sys/cmd record */
-#define COMMIT_NO_SPACE_WAIT_NS 100000000u /* pause before trying again on a full disk */
+#define COMMIT_CMD_WAIT_NS      100000u     /* poll interval while waiting for a /sys/cmd record */
+#define COMMIT_NO_SPACE_WAIT_NS 100000000u  /* pause before trying again on a full disk */
+#define COMMIT_RESYNC_BYTES     (64u << 10) /* a restarted commit rewrites its unsynced tail by */
 
 /* A batch appended and not yet published as durable. */
 struct commit_dirty {
