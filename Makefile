@@ -32,6 +32,7 @@ LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 BASE_SRC := $(shell find src/base -name '*.c' | sort)
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 GEN_TOOL_SRC := $(sort $(wildcard tools/gen/*.c))
+SIM_TOOL_SRC := $(sort $(wildcard tools/sim/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 INTEG_SRC := $(sort $(wildcard tests/integ/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -45,15 +46,16 @@ BASE_OBJ := $(call obj,$(BASE_SRC))
 LIB := $(BUILD)/libstrom.a
 STROM := $(BUILD)/strom
 GEN_TOOL := $(BUILD)/strom-gen
+SIM_TOOL := $(BUILD)/strom-sim
 UNIT := $(BUILD)/test/unit
 INTEG_BIN := $(patsubst tests/integ/%.c,$(BUILD)/test/integ/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 HARNESS := $(BUILD)/strom-bench
 
 .PHONY: all unit integ benches test fuzz fuzz-smoke fuzz-build gen gen-check format format-check \
-        clean bench bench-store bench-base bench-quick demo bench-node bench-peers
+        clean bench bench-store bench-base bench-quick demo bench-node bench-peers sim sim-plants
 
-all: $(STROM) $(GEN_TOOL)
+all: $(STROM) $(GEN_TOOL) $(SIM_TOOL)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,6 +71,22 @@ $(STROM): $(call obj,$(CLI_SRC)) $(LIB)
 
 $(GEN_TOOL): $(call obj,$(GEN_TOOL_SRC)) $(BASE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SIM_TOOL): $(call obj,$(SIM_TOOL_SRC)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- the simulator (docs/simulation.md) ----------------------------------------------------------
+# `make sim SEEDS=N` runs seeds 1..N on JOBS cores. `make sim-plants` builds strom-sim with the
+# planted bugs (-DSTROM_SIM_PLANTS, objects of its own in build/plants/; never in build/strom).
+SEEDS ?= 1000
+JOBS ?= 2
+PLANTS_BUILD := $(BUILD)/plants
+
+sim: $(SIM_TOOL)
+	$(SIM_TOOL) --seeds 1-$(SEEDS) --jobs $(JOBS)
+
+sim-plants:
+	$(MAKE) BUILD=$(PLANTS_BUILD) CFLAGS=-DSTROM_SIM_PLANTS $(PLANTS_BUILD)/strom-sim
 
 unit: $(UNIT)
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)

@@ -14,6 +14,7 @@
  */
 #include "sim/sim_internal.h"
 
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,13 @@ void sim_get_stats(const struct sim_world *w, struct sim_stats *out) {
     *out = w->stats;
 }
 
-void sim_set_verbose(struct sim_world *w, bool verbose) {
+const char *sim_spin_name(const struct sim_world *w) {
+    return w->spin_name;
+}
+
+void sim_set_verbose(struct sim_world *w, bool verbose, bool trace_echo) {
     w->verbose = verbose;
+    w->trace_echo = trace_echo;
 }
 
 void sim_stop(struct sim_world *w) {
@@ -200,6 +206,12 @@ void sim_trace(struct sim_world *w, const char *what, uint64_t a, uint64_t b, ui
     w->trace[w->trace_count % SIM_TRACE_KEEP] = (struct sim_trace_event){
         .now_ns = w->now_ns, .what = what, .a = a, .b = b, .c = c, .pid = pid};
     w->trace_count++;
+    if (w->trace_echo) {
+        fprintf(stderr, "%llu.%06llu ms pid:%d %s %llu %llu %llu\n",
+                (unsigned long long)(w->now_ns / 1000000u),
+                (unsigned long long)(w->now_ns % 1000000u), pid, what, (unsigned long long)a,
+                (unsigned long long)b, (unsigned long long)c);
+    }
 }
 
 uint64_t sim_trace_hash(const struct sim_world *w) {
@@ -249,10 +261,28 @@ void sim_trace_dump(const struct sim_world *w, void *file) {
 
 /* --- fibers ----------------------------------------------------------------------------------- */
 
+/*
+ * Switching. A fiber starts through makecontext/swapcontext; after that, without
+ * AddressSanitizer, switches go through _setjmp/_longjmp, which do not save the signal mask:
+ * swapcontext makes a sigprocmask system call at every switch, and switches are the simulator's
+ * most frequent operation. Under AddressSanitizer every switch uses ucontext and is announced.
+ */
+#ifdef SIM_ASAN
+#define SIM_FAST_SWITCH 0
+#else
+#define SIM_FAST_SWITCH 1
+#endif
+
 /* Switches from the running process p back to the scheduler; returns when p is resumed. A dying
  * process passes dying: it is never resumed. */
 static void fiber_yield(struct sim_world *w, struct sim_proc *p, bool dying) {
     asan_start(dying ? NULL : &p->asan_fake_stack, w->sched_stack_bottom, w->sched_stack_bytes);
+    if (SIM_FAST_SWITCH) {
+        if (dying || _setjmp(p->jb) == 0) {
+            _longjmp(w->sched_jb, 1);
+        }
+        return;
+    }
     if (dying) {
         setcontext(&w->sched_ctx);
         strom_unreachable();
@@ -287,8 +317,18 @@ static void sched_resume(struct sim_world *w, struct sim_proc *p) {
     w->current = p;
     w->stats.switches++;
     asan_start(&w->sched_fake_stack, p->stack, p->stack_bytes);
-    int rc = swapcontext(&w->sched_ctx, &p->ctx);
-    strom_assert(rc == 0);
+    if (SIM_FAST_SWITCH) {
+        if (_setjmp(w->sched_jb) == 0) {
+            if (p->started) {
+                _longjmp(p->jb, 1);
+            }
+            p->started = true;
+            swapcontext(&w->sched_ctx, &p->ctx); /* the first entry; it returns by _longjmp */
+        }
+    } else {
+        int rc = swapcontext(&w->sched_ctx, &p->ctx);
+        strom_assert(rc == 0);
+    }
     asan_finish(w->sched_fake_stack, NULL, NULL);
     w->current = NULL;
     if (w->dead_pending) {
@@ -316,6 +356,9 @@ bool sim_block(struct sim_world *w, struct sim_proc *p, uint64_t deadline_ns) {
     p->state = SIM_PROC_BLOCKED;
     p->timed_out = false;
     p->wait_gen++;
+    if (!p->preempting) {
+        p->spin_since_ns = 0; /* it waits for something: not a spin */
+    }
     if (deadline_ns != UINT64_MAX) {
         sim_timer_at(w, deadline_ns, deadline_fire, p, p->wait_gen);
     }
@@ -340,6 +383,7 @@ void sim_wake(struct sim_world *w, struct sim_proc *p) {
 static struct sim_proc *proc_slot(struct sim_world *w) {
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         if (w->procs[i].state == SIM_PROC_FREE) {
+            w->proc_hi = i + 1 > w->proc_hi ? i + 1 : w->proc_hi;
             return &w->procs[i];
         }
     }
@@ -507,7 +551,7 @@ void sim_node_crash(struct sim_world *w, uint32_t node) {
 static struct sim_proc *pick_runnable(struct sim_world *w) {
     uint32_t idx[SIM_PROCS_MAX];
     uint32_t n = 0;
-    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+    for (uint32_t i = 0; i < w->proc_hi; i++) {
         if (w->procs[i].state == SIM_PROC_RUNNABLE) {
             idx[n++] = i;
         }

@@ -97,6 +97,8 @@ struct sim_stats {
     uint64_t conns;        /* connections made */
     uint64_t resets;       /* connections reset */
     uint64_t bytes_sent;   /* bytes accepted by sends */
+    uint64_t spin_ns_max;  /* longest simulated time a process ran without blocking (preempted
+                              again and again: it spins) */
 };
 
 /* --- world ------------------------------------------------------------------------------------ */
@@ -116,6 +118,8 @@ uint64_t sim_now_ns(const struct sim_world *w);
 void sim_set_latency(struct sim_world *w, const struct sim_latency *lat);
 void sim_set_exit_callback(struct sim_world *w, sim_exit_fn fn, void *arg);
 void sim_get_stats(const struct sim_world *w, struct sim_stats *out);
+/* The name of the process that spun longest (stats.spin_ns_max), "" when none did. */
+const char *sim_spin_name(const struct sim_world *w);
 
 /* Runs fn(w, arg, data) at at_ns (not before now; same-time timers run in the order made). */
 void sim_timer_at(struct sim_world *w, uint64_t at_ns, sim_timer_fn fn, void *arg, uint64_t data);
@@ -142,8 +146,9 @@ uint64_t sim_trace_count(const struct sim_world *w);
 /* Prints the last SIM_TRACE_KEEP events and SIM_LOG_KEEP log lines to f (a FILE *). */
 void sim_trace_dump(const struct sim_world *w, void *f);
 
-/* Echo every log line of every process (with time and process name) to stderr. */
-void sim_set_verbose(struct sim_world *w, bool verbose);
+/* Echo every log line of every process (with time and process name) to stderr; with
+ * trace_echo, every trace event too. */
+void sim_set_verbose(struct sim_world *w, bool verbose, bool trace_echo);
 
 /* --- nodes ------------------------------------------------------------------------------------ */
 

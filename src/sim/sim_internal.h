@@ -10,6 +10,7 @@
 #ifndef STROM_SIM_SIM_INTERNAL_H
 #define STROM_SIM_SIM_INTERNAL_H
 
+#include <setjmp.h>
 #include <ucontext.h>
 
 #include "sim/sim.h"
@@ -43,7 +44,9 @@ struct sim_proc {
     sim_proc_main main;
     void *arg;
     /* Fiber (sim.c). */
-    ucontext_t ctx;
+    ucontext_t ctx; /* its first entry (and every switch under AddressSanitizer) */
+    jmp_buf jb;     /* where it resumes (sim.c, SIM_FAST_SWITCH) */
+    bool started;   /* entered once */
     void *stack;
     size_t stack_bytes;
     void *asan_fake_stack;
@@ -59,6 +62,8 @@ struct sim_proc {
     uint32_t signals_ignored; /* bit per signal the process ignores */
     /* io accounting (io_sim.c). */
     uint32_t calls_in_slice;
+    uint64_t spin_since_ns;        /* first preemption of a run without blocking; 0: not spinning */
+    bool preempting;               /* the block under way is a preemption */
     uint64_t crash_after_calls;    /* 0: none; the call that brings it to 0 crashes */
     int files[SIM_PROC_FILES_MAX]; /* the disk's descriptors it has open */
     uint32_t file_count;
@@ -159,6 +164,7 @@ struct sim_world {
     int32_t next_pid;
     bool stopped;
     bool verbose;
+    bool trace_echo; /* every trace event to stderr as it happens */
     struct sim_latency latency;
     struct sim_stats stats;
     sim_exit_fn on_exit;
@@ -167,6 +173,9 @@ struct sim_world {
     struct sim_proc procs[SIM_PROCS_MAX];
     struct sim_proc *current;
     ucontext_t sched_ctx;
+    jmp_buf sched_jb;
+    uint32_t proc_hi;               /* slots at or above it were never used */
+    char spin_name[SIM_NAME_BYTES]; /* the process of stats.spin_ns_max */
     const void *sched_stack_bottom; /* for AddressSanitizer's fiber switches */
     size_t sched_stack_bytes;
     void *sched_fake_stack;

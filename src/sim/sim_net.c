@@ -153,7 +153,7 @@ void sim_obj_changed(struct sim_world *w, int fd) {
         sim_timer_at(w, w->now_ns, notify_fire, o, o->gen);
         return;
     }
-    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+    for (uint32_t i = 0; i < w->proc_hi; i++) {
         struct sim_proc *p = &w->procs[i];
         if (p->state != SIM_PROC_BLOCKED || p->node != o->node) {
             continue;
