@@ -11,6 +11,9 @@
 #include "node/nodelog.h"
 #include "node/supervisor.h"
 #include "store/store.h"
+#ifdef STROM_SIM_PLANTS
+#include "sim/plant.h"
+#endif
 
 void commit_dir(const struct node_config *c, uint32_t index, char *buf, size_t buf_bytes) {
     int n = snprintf(buf, buf_bytes, "%s/commit-%u", c->data_dir, index);
@@ -159,6 +162,11 @@ static void commit_publish(struct commit *k, bool release) {
 static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     uint64_t t0 = io_clock_monotonic_ns(k->io);
     uint64_t file_durable_pos = 0;
+#ifdef STROM_SIM_PLANTS
+    if (SIM_PLANT(ACK_BEFORE_SYNC)) {
+        commit_publish(k, false); /* planted bug: durable before the fdatasync (sim/plant.h) */
+    }
+#endif
     strom_err err = store_sync(k->store, &file_durable_pos);
     if (err == STROM_ERR_NO_SPACE) {
         k->no_space = true; /* nothing lost: try again once there is room */

@@ -31,6 +31,9 @@
 #include "node/kconv.h"
 #include "proto/frame.h"
 #include "store/store.h"
+#ifdef STROM_SIM_PLANTS
+#include "sim/plant.h"
+#endif
 
 #define READ_NONE UINT32_MAX
 
@@ -200,6 +203,12 @@ static void read_end(struct gateway *gw, struct gw_read *r, strom_err err) {
 /* The watermark of r's level for its stream now. */
 static uint64_t read_watermark(const struct gateway *gw, const struct gw_read *r) {
     const struct node_stream *st = registry_stream(&gw->registry, r->stream_id);
+#ifdef STROM_SIM_PLANTS
+    if (SIM_PLANT(DELIVER_PAST_MARK)) {
+        /* planted bug: sync reads go up to the ack-1 watermark (sim/plant.h) */
+        return __atomic_load_n(&st->next_offset, __ATOMIC_ACQUIRE);
+    }
+#endif
     return r->sync ? __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE)
                    : __atomic_load_n(&st->next_offset, __ATOMIC_ACQUIRE);
 }

@@ -16,6 +16,9 @@
 #include "node/supervisor.h"
 #include "kafka/record_batch.h"
 #include "store/store.h"
+#ifdef STROM_SIM_PLANTS
+#include "sim/plant.h"
+#endif
 
 #define SYS_PREFIX    "/sys/"
 #define GROUPS_PREFIX "/sys/groups/" /* Kafka groups: written by gateways (NODE_FLAG_SYSTEM) */
@@ -259,6 +262,11 @@ static strom_err seq_append(struct sequencer *s, const struct seq_request *r) {
     if (!err && req->producer_id != 0) {
         err = producers_check(&s->producers, id, req->producer_id, req->sequence, req->span, &orig);
     }
+#ifdef STROM_SIM_PLANTS
+    if (SIM_PLANT(APPLY_RETRY_TWICE) && err == STROM_ERR_EXISTS) {
+        err = STROM_OK; /* planted bug: a retry inside the window applied again (sim/plant.h) */
+    }
+#endif
     struct node_batch b = seq_answer_for(r, err);
     b.stream_id = err == STROM_ERR_NO_STREAM || err == STROM_ERR_INVALID_PATH ? 0 : id;
     if (err == STROM_ERR_AGAIN) {
@@ -541,6 +549,13 @@ int sequencer_run(struct sequencer *s, struct io *io, const struct node_config *
         return 1;
     }
     sequencer_recover(s);
+#ifdef STROM_SIM_PLANTS
+    uint64_t planted = registry_count(&s->registry);
+    if (SIM_PLANT(SKIP_OFFSET) && k->starts > 1 && planted > 1) {
+        /* planted bug: a restarted sequencer skips an offset (sim/plant.h) */
+        registry_stream(&s->registry, planted - 1)->next_offset++;
+    }
+#endif
     __atomic_store_n(&k->ready, 1, __ATOMIC_RELEASE);
     seq_log(s, "strom.node.sequencer_ready");
     bool stopping = false;

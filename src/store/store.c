@@ -18,6 +18,9 @@
 #include "base/assert.h"
 #include "base/crc32c.h"
 #include "store/internal.h"
+#ifdef STROM_SIM_PLANTS
+#include "sim/plant.h"
+#endif
 
 void store_options_default(struct store_options *o) {
     memset(o, 0, sizeof *o);
@@ -296,6 +299,15 @@ strom_err store_stream_load(struct store *s, uint64_t stream_id, uint64_t pos,
     if (err == STROM_OK && !spine_valid(e, head.spine_count, &head, pos)) {
         err = STROM_ERR_CORRUPT;
     }
+#ifdef STROM_SIM_PLANTS
+    if (SIM_PLANT(LOSE_BATCH) && err == STROM_OK && head.spine_count > 0 &&
+        e[head.spine_count - 1].level == 0) {
+        /* planted bug: the last batch before the checkpoint is lost on recovery (sim/plant.h) */
+        head.next_offset = e[head.spine_count - 1].base_offset;
+        head.spine_count--;
+        head.batch_count--;
+    }
+#endif
     if (err == STROM_ERR_CORRUPT || err == STROM_ERR_TRUNCATED) {
         return store_corrupt(s, pos);
     }
