@@ -4,12 +4,16 @@
 # Criterion runs count each test case; every other step (a build, gen-check, a fuzz smoke run, an
 # integration script, a simulator batch) counts as one.
 #
-# Environment: FUZZ_SMOKE_SECONDS (default 10) per fuzz target; JOBS (default 2).
+# Environment: FUZZ_SMOKE_SECONDS (default 10) per fuzz target; JOBS (default 2); SIM_SEEDS
+# (default 300) clean simulator seeds; SIM_PLANT_SEEDS (default 100) seeds a planted bug must be
+# caught within.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=${JOBS:-2}
 FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-10}
+SIM_SEEDS=${SIM_SEEDS:-300}
+SIM_PLANT_SEEDS=${SIM_PLANT_SEEDS:-100}
 passed=0
 failed=0
 failures=()
@@ -88,6 +92,16 @@ step "build gcc" make -s -j"$JOBS" all unit integ benches
 step "gen-check" make -s gen-check
 step "format-check" make -s format-check
 criterion "unit-gcc" build/test/unit
+
+echo "== simulator (docs/simulation.md): $SIM_SEEDS clean seeds, reproducibility, regressions, plants"
+step "sim reproducible" scripts/sim_test.sh repro 2
+step "sim clean seeds" scripts/sim_test.sh clean 1 "$SIM_SEEDS"
+step "sim regression seeds" scripts/sim_test.sh regress
+step "build sim plants" make -s -j"$JOBS" sim-plants
+for plant in ack_before_sync skip_offset apply_retry_twice deliver_past_mark lose_batch; do
+  step "sim plant $plant" scripts/sim_test.sh plant "$plant" "$SIM_PLANT_SEEDS"
+done
+step "sim no plants in strom" scripts/sim_test.sh no-plants
 
 echo "== clang build and unit tests"
 step "build clang" make -s -j"$JOBS" CC=clang BUILD=build/clang all unit integ benches
