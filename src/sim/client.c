@@ -206,10 +206,10 @@ static void cl_connect(struct cl *cl) {
     cl->state = CL_HELLO;
     char name[32];
     snprintf(name, sizeof name, "sim-client-%u", cl->index);
-    struct proto_hello h = {
-        .version_min = PROTO_VERSION,
-        .version_max = PROTO_VERSION,
-        .client_name = {.ptr = (const uint8_t *)name, .len = (uint32_t)strlen(name)}};
+    struct proto_hello h = {.version_min = PROTO_VERSION,
+                            .version_max = PROTO_VERSION,
+                            .client_name = name,
+                            .client_name_len = (uint32_t)strlen(name)};
     cl_send_frame(cl, PROTO_HELLO, cl->next_rid++, &h);
 }
 
@@ -226,20 +226,21 @@ static void producer_send(struct cl *cl, uint64_t seq, uint64_t rid) {
         struct sim_msg_id id = {.producer = p->model_index, .sequence = seq, .index = i};
         uint32_t plen = cl_payload(&c->wl, &id, c->payload);
         size_t mlen = 0;
-        strom_err err =
-            proto_msg_encode(set + set_len, sizeof set - set_len, 0, (struct proto_bytes){0}, NULL,
-                             0, (struct proto_bytes){.ptr = c->payload, .len = plen}, &mlen);
+        struct proto_msg m = {.payload = c->payload, .payload_len = plen};
+        strom_err err = proto_msg_encode(&m, set + set_len, sizeof set - set_len, &mlen);
         strom_assert(err == STROM_OK);
         set_len += mlen;
     }
     const char *path = sim_model_path(c->m, cl->stream);
-    struct proto_append a = {.path = {.ptr = (const uint8_t *)path, .len = (uint32_t)strlen(path)},
+    struct proto_append a = {.path = path,
+                             .path_len = (uint32_t)strlen(path),
                              .ack = 1,
                              .sync = b->sync != 0,
                              .producer_id = p->producer_id,
                              .sequence = seq,
                              .count = b->count,
-                             .messages = {.ptr = set, .len = (uint32_t)set_len}};
+                             .messages = set,
+                             .messages_len = (uint32_t)set_len};
     cl_send_frame(cl, PROTO_APPEND, rid, &a);
     c->stats.sends++;
     sim_trace(c->w, "client.append", cl->index, seq, rid);
@@ -310,8 +311,7 @@ static void producer_ready(struct cl *cl) {
     p->send_next = p->acked_below;
     if (p->want_create) {
         const char *path = sim_model_path(c->m, cl->stream);
-        struct proto_create cr = {
-            .path = {.ptr = (const uint8_t *)path, .len = (uint32_t)strlen(path)}};
+        struct proto_create cr = {.path = path, .path_len = (uint32_t)strlen(path)};
         p->create_rid = cl->next_rid++;
         cl_send_frame(cl, PROTO_CREATE, p->create_rid, &cr);
         return;
@@ -590,7 +590,7 @@ static bool cl_parse(struct cl *cl) {
         }
         struct proto_frame f;
         if (err == STROM_OK) {
-            err = proto_frame_decode(cl->in + used, h.frame_bytes, c->frame_bytes_max, &f);
+            err = proto_frame_decode(cl->in + used, h.frame_bytes, c->frame_bytes_max, NULL, &f);
         }
         if (err) {
             sim_model_fail(c->m, SIM_CHECK_PROTOCOL, cl->stream, 0, 0, sim_now_ns(c->w),

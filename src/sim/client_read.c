@@ -28,7 +28,8 @@ static void read_open(struct cl *cl, uint64_t from, uint64_t to, bool follow, bo
     if (cl->kind != CL_SUBSCRIBER || r->next == UINT64_MAX) {
         r->next = from;
     }
-    struct proto_read q = {.path = {.ptr = (const uint8_t *)path, .len = (uint32_t)strlen(path)},
+    struct proto_read q = {.path = path,
+                           .path_len = (uint32_t)strlen(path),
                            .from = from,
                            .to = to,
                            .follow = follow,
@@ -132,10 +133,10 @@ static void deliver_one(struct cl *cl, uint64_t offset, const struct proto_msg *
         return;
     }
     struct sim_msg_id id;
-    if (!cl_payload_parse(&c->wl, msg->payload.ptr, msg->payload.len, &id)) {
+    if (!cl_payload_parse(&c->wl, msg->payload, msg->payload_len, &id)) {
         sim_model_fail(c->m, SIM_CHECK_OFFSETS, cl->stream, offset, offset, now,
                        "offset %llu was delivered with bytes no producer sent (%u bytes)",
-                       (unsigned long long)offset, msg->payload.len);
+                       (unsigned long long)offset, msg->payload_len);
         return;
     }
     uint64_t durable = st ? __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE) : UINT64_MAX;
@@ -164,7 +165,7 @@ void cl_read_deliver(struct cl *cl, const struct proto_frame *f) {
     }
     const struct node_stream *st = deliver_stream(cl, d->stream_id);
     struct proto_msgs_iter it;
-    proto_msgs_begin(&it, d->messages, d->count);
+    proto_msgs_begin(&it, d->messages, d->messages_len, d->count);
     for (uint32_t i = 0; i < d->count && !sim_model_failed(c->m); i++) {
         struct proto_msg msg;
         strom_err err = proto_msgs_next(&it, &msg);
@@ -176,7 +177,7 @@ void cl_read_deliver(struct cl *cl, const struct proto_frame *f) {
         deliver_one(cl, offset, &msg, st, d->ts_ns);
     }
     r->last_ts_ns = d->ts_ns;
-    r->consumed += d->messages.len;
+    r->consumed += d->messages_len;
     if (r->consumed * 2 >= c->wl.credit_bytes) {
         struct proto_credit cr = {.bytes = r->consumed};
         r->consumed = 0;
