@@ -159,15 +159,21 @@ bench-base: $(BUILD)/bench/bench_base
 bench-node: $(BUILD)/bench/bench_node $(STROM)
 	$(BUILD)/bench/bench_node --strom $(STROM)
 
-bench: benches
-	@scripts/bench.sh
-
-# strom beside NATS JetStream and Redis Streams (docs/bench.md): the standard suite alone (also
-# part of make bench), and the same with short durations.
-bench-peers: benches
+# strom beside NATS JetStream and Redis Streams (docs/bench.md): the standard suite (under 10
+# minutes; bench-peers is its old name), the same with short durations (under 2 minutes), and a
+# perf profile of the node under one workload (scripts/profile.sh). The micro-benchmarks of
+# bench/*.c run apart, in bench-micro (scripts/bench.sh).
+bench bench-peers: $(STROM) $(HARNESS)
 	@scripts/bench-peers.sh
 
-bench-quick: benches
+.PHONY: bench-micro bench-profile
+bench-micro: benches
+	@scripts/bench.sh
+
+bench-profile: $(STROM) $(HARNESS)
+	@scripts/profile.sh $(PROFILE_ARGS)
+
+bench-quick: $(STROM) $(HARNESS)
 	@scripts/bench-peers.sh --quick
 
 # The node on real data: replays the Beijing air-quality data (DATA=folder), checks, restarts.

@@ -22,6 +22,7 @@
 #   disk:   strom sync; NATS JetStream sync_interval: always; Redis appendfsync always
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/proc.sh
 
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
@@ -43,14 +44,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  local pid=$1
+  proc_stop "$pid" TERM
   local keep=()
   for p in "${started[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
   started=("${keep[@]}")
@@ -240,7 +235,7 @@ run_workload() {
   local system=$1 workload=$2 row=$3 t0=$SECONDS
   local args=(run --system "$driver" --label "$system" --server "127.0.0.1:$port"
     --workload "$workload" --row "$row")
-  [ $quick -eq 1 ] && args+=(--quick --setup-timeout-s 3)
+  if [ $quick -eq 1 ]; then args+=(--quick --setup-timeout-s 3); else args+=(--setup-timeout-s 10); fi
   echo "bench.server  system:$system  workload:$workload  row:$row  note:\"$server_note\"" >>"$work/runs.ssim"
   "$bench" "${args[@]}" >"$work/run.out" 2>&1
   grep -a '^bench\.run ' "$work/run.out" >>"$work/runs.ssim"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh: what `make bench` runs. Runs each benchmark program listed below in turn, shows its
+# bench.sh: what `make bench-micro` runs. Runs each benchmark program listed below in turn, shows its
 # output, and collects every ssim result line (bench.result ...) into build/bench-results.ssim.
 #
 # To add a benchmark: build it from bench/<name>.c (the Makefile does that for every file there)
@@ -39,15 +39,6 @@ for name in "${benches[@]}"; do
   fi
   echo
 done
-
-# strom beside its peers, the standard suite (scripts/bench-peers.sh, docs/bench.md).
-echo "== strom beside its peers"
-if scripts/bench-peers.sh; then
-  grep -a '^bench\.result ' bench/results/results.ssim >>"$results"
-else
-  failed+=(bench-peers)
-fi
-echo
 
 echo "bench: $(wc -l <"$results") figures in $results"
 if [ ${#failed[@]} -ne 0 ]; then

@@ -10,7 +10,7 @@ packages=(
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev
   kcat librdkafka-dev python3 python3-kafka nodejs
   nats-server libnats-dev redis-server libhiredis-dev
-  gnuplot hyperfine
+  gnuplot hyperfine linux-perf
 )
 
 missing=()

@@ -494,6 +494,59 @@ static void report_group_table(const struct report *rp, const struct report_entr
     report_group_notes(col, rp->system_count, out);
 }
 
+/* One line of the targets table: strom's figure of metric m beside the peer entry e's, the
+ * ratio, the target and the verdict; or why there is no ratio (the peer could not run it, or
+ * measured nothing). Returns true when the target is met. */
+static bool report_target_line(const struct report_entry *strom, const struct report_entry *e,
+                               enum report_metric m, FILE *out) {
+    double t = report_target(strom, m, e->system);
+    strom_assert(t > 0 && strom->ok);
+    const char *sign = metrics[m].higher_better ? ">=" : "<=";
+    char label[32], sv[32], pv[32];
+    snprintf(label, sizeof label, "%s %s", metrics[m].label, metrics[m].unit);
+    format_value(sv, sizeof sv, strom, m);
+    format_value(pv, sizeof pv, e, m);
+    fprintf(out, "%-13s %-7s %-17s %-11s %11s %11s   ", strom->workload, strom->row, label,
+            e->system, sv, pv);
+    bool met = false;
+    if (!e->ok) {
+        fprintf(out, "%-7s %s%-5g %s\n", "-", sign, t, "no ratio: the peer cannot run it");
+    } else if (!e->has[m] || !strom->has[m] || e->value[m] <= 0) {
+        fprintf(out, "%-7s %s%-5g %s\n", "-", sign, t, "no ratio: the peer measured nothing");
+    } else {
+        double r = strom->value[m] / e->value[m];
+        met = metrics[m].higher_better ? r >= t : r <= t;
+        fprintf(out, "%-7.3g %s%-5g %s%s\n", r, sign, t, met ? "met" : "MISSED",
+                e->unsent > 0 ? " (the peer fell behind the rate)" : "");
+    }
+    return met;
+}
+
+/* The targets of issue 7 in one table: every (workload, row, peer, metric) that has one, then
+ * how many are met. */
+static void report_targets(const struct report *rp, FILE *out) {
+    uint32_t met = 0, lines = 0;
+    fprintf(out, "\n== targets: strom's ratio to each peer, within one workload and row\n");
+    fprintf(out, "%-13s %-7s %-17s %-11s %11s %11s   %-7s %-7s %s\n", "workload", "row", "metric",
+            "peer", "strom", "peer", "ratio", "target", "verdict");
+    for (uint32_t i = 0; i < rp->count; i++) {
+        const struct report_entry *g = &rp->entries[i];
+        const struct report_entry *strom = report_get(rp, g->workload, g->row, report_reference);
+        for (uint32_t s = 0;
+             report_group_first(rp, i) && strom && strom->ok && s < rp->system_count; s++) {
+            const struct report_entry *e = report_get(rp, g->workload, g->row, rp->systems[s]);
+            for (enum report_metric m = 0; e != NULL && e != strom && m < M_COUNT; m++) {
+                if (report_target(strom, m, e->system) > 0) {
+                    met += report_target_line(strom, e, m, out) ? 1 : 0;
+                    lines++;
+                }
+            }
+        }
+    }
+    strom_assert(met <= lines);
+    fprintf(out, "targets met: %u of %u\n", met, lines);
+}
+
 /* Writes the header line of a data file: the first column's name, then the systems. */
 static void plot_header(const struct report *rp, FILE *f, const char *first) {
     fprintf(f, "%s", first);
@@ -586,6 +639,9 @@ strom_err bench_report(const char *const *paths, uint32_t path_count, const char
         if (report_group_first(rp, i)) {
             report_group_table(rp, &rp->entries[i], out);
         }
+    }
+    if (err == STROM_OK) {
+        report_targets(rp, out);
     }
     if (err == STROM_OK && plot_dir != NULL) {
         err = report_plot_data(rp, plot_dir, diag);

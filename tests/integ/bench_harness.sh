@@ -2,7 +2,8 @@
 # bench_harness.sh: a quick self-test of build/strom-bench (docs/bench.md) against a Redis server
 # of its own on 127.0.0.1: two small workloads (fan-out to two subscribers; 16 streams dealt to
 # two subscribers by two producers) must deliver every message sent, once, in order (--check);
-# a bad workloads file must be refused; the report must compare the runs. About 10 s.
+# a bad workloads file must be refused; the report must compare the runs and hold strom's ratios
+# to the targets. About 10 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -69,4 +70,18 @@ grep -q 'line 1, column .*unknown key' "$dir/bad.out" || fail "bad file: $(cat "
 grep -q '^bench.result  name:fanout.memory.redis.e2e.p99 ' "$dir/report.txt" || fail "no e2e p99 figure"
 grep -q '^== dealt, memory row' "$dir/report.txt" || fail "no table for dealt"
 [ -s "$dir/latency-fanout-memory.dat" ] || fail "no plot data"
+
+# The targets table holds strom's ratio to each peer against the issue's targets: the fan-out
+# run relabelled as strom (p99 1,000 us), nats (2,000 us: ratio 0.5, over 0.2) and redis
+# (4,000 us: ratio 0.25, within 0.5).
+run=$(grep '^bench.run ' "$dir/fanout.out")
+for s in strom:1000 nats:2000 redis:4000; do
+  sed "s/system:[a-z-]*/system:${s%:*}/; s/e2e_p99_us:[0-9.e+]*/e2e_p99_us:${s#*:}/" <<<"$run"
+done >"$dir/targets.out"
+"$bench" report "$dir/targets.out" >"$dir/targets.txt" || fail "report of the targets failed"
+grep -Eq '^fanout +memory +e2e p99 us +nats +1000 +2000 +0.5 +<=0.2 +MISSED$' "$dir/targets.txt" ||
+  fail "targets: nats: $(cat "$dir/targets.txt")"
+grep -Eq '^fanout +memory +e2e p99 us +redis +1000 +4000 +0.25 +<=0.5 +met$' "$dir/targets.txt" ||
+  fail "targets: redis: $(cat "$dir/targets.txt")"
+grep -q '^targets met: 1 of 2$' "$dir/targets.txt" || fail "targets: count: $(cat "$dir/targets.txt")"
 echo "bench_harness: ok"
