@@ -211,7 +211,7 @@ strom_err request_begin(strom_client *c, struct client_req **req_out);
 /* Dispatches an answer frame to its request. */
 void request_answer(strom_client *c, const struct proto_frame *f);
 /* After a reconnect: keeps the frames of unanswered requests, in order, at the front of the send
- * buffer; drops the rest. */
+ * buffer; drops the rest. Appends sent before get PROTO_FLAG_RETRY in their header. */
 void request_rewind(strom_client *c);
 /* The lowest position of the send buffer still needed (unsent or kept for retry). */
 uint64_t request_keep_pos(const strom_client *c);

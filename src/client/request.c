@@ -117,8 +117,14 @@ void request_rewind(strom_client *c) {
             continue;
         }
         strom_assert(req->frame_pos >= w);
-        memmove(c->out + (w - c->out_base), c->out + (req->frame_pos - c->out_base),
-                req->frame_bytes);
+        uint8_t *frame = c->out + (req->frame_pos - c->out_base);
+        if (req->kind == CLIENT_REQ_APPEND && req->frame_pos < c->out_sent) {
+            /* Sent (some of it) on the broken connection: mark it a retry, so that a node that
+             * forgot its producer refuses it rather than apply it twice. */
+            frame[PROTO_HEADER_FLAGS_AT] =
+                (uint8_t)(frame[PROTO_HEADER_FLAGS_AT] | PROTO_FLAG_RETRY);
+        }
+        memmove(c->out + (w - c->out_base), frame, req->frame_bytes);
         req->frame_pos = w;
         w += req->frame_bytes;
     }

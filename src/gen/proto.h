@@ -66,7 +66,10 @@ struct proto_header {
     uint32_t frame_bytes;
     /* The frame type: the id of the body's record (cancel 10, stat 15: empty bodies). */
     uint16_t type;
-    /* 0 in version 1; a receiver refuses any other value. */
+    /*
+     * 0, or on an append 1 (PROTO_FLAG_RETRY: sent before, on a broken connection); a receiver
+     * refuses any other value.
+     */
     uint16_t flags;
     /* Chosen by the client; every answer carries its request's id. */
     uint64_t request_id;

@@ -121,7 +121,8 @@ static bool native_append(struct gateway *gw, struct gw_conn *c, const struct pr
                                .messages_bytes = a->messages_len,
                                .path_len = (uint16_t)a->path_len,
                                .ack = 1,
-                               .flags = a->sync ? NODE_FLAG_SYNC : 0};
+                               .flags = (a->sync ? NODE_FLAG_SYNC : 0) |
+                                        (f->header.flags & PROTO_FLAG_RETRY ? NODE_FLAG_RETRY : 0)};
     bool done = native_request(gw, c, NODE_ENTRY_APPEND, &req, a->path, a->messages, rid, a->sync);
     gw->counters->appends += done ? 1 : 0;
     return done;

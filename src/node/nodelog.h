@@ -48,6 +48,8 @@ enum node_flags {
                                       the sequencer writes its base offset and leader epoch in place */
     NODE_FLAG_SYSTEM = 1u << 4,    /* a gateway's own record for /sys/groups/ (Kafka groups): that
                                       prefix may be appended to and is created on demand */
+    NODE_FLAG_RETRY = 1u << 5, /* request: the client sent this append before (PROTO_FLAG_RETRY);
+                                  refused when its producer is not remembered (producers.h) */
 };
 
 /* No gateway: a batch the sequencer made itself (a /sys/cmd record of an auto-create). */
@@ -68,7 +70,7 @@ struct node_request {
     uint32_t messages_bytes; /* bytes of the message set */
     uint16_t path_len;       /* 0 when stream_id names the stream */
     uint8_t ack;             /* ack level: nodes (1 on a single node) */
-    uint8_t flags;           /* enum node_flags (SYNC, KAFKA, SYSTEM) */
+    uint8_t flags;           /* enum node_flags (SYNC, KAFKA, SYSTEM, RETRY) */
     uint32_t reserved;       /* zero */
 };
 _Static_assert(sizeof(struct node_request) == 48, "node_request layout");

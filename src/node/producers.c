@@ -143,12 +143,16 @@ static struct producer *producers_find(struct producers *p, uint64_t stream_id,
 }
 
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                          uint64_t sequence, uint32_t span, struct producer_batch *original_out) {
+                          uint64_t sequence, uint32_t span, bool retry,
+                          struct producer_batch *original_out) {
     strom_assert(span >= 1);
     if (sequence > UINT64_MAX - span) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
     const struct producer *st = producers_find(p, stream_id, producer_id);
+    if (st == NULL && retry) {
+        return STROM_ERR_SEQUENCE_TOO_OLD; /* forgotten: whether it was applied is unknown */
+    }
     if (st == NULL || sequence == st->next_sequence) {
         return STROM_OK;
     }

@@ -15,7 +15,11 @@
  *   - s before the oldest batch of the window: SEQUENCE_TOO_OLD;
  *   - any other s (inside the window but not on a batch start, or another span):
  *     OUT_OF_ORDER_SEQUENCE.
- * A (stream, producer) pair not in the table starts its window with whatever sequence it sends.
+ * A (stream, producer) pair not in the table starts its window with whatever sequence it sends,
+ * unless the batch is a retry (the client sent it before, on a connection that broke): the node
+ * cannot tell whether a forgotten pair's batch was applied, so a retry from a pair not in the
+ * table (evicted, or not rebuilt after a restart of the whole node) gets SEQUENCE_TOO_OLD, never
+ * a second application.
  * A window rebuilt from the stores when the whole node starts again (producers_mark_recovered)
  * holds only the batches that were durable; the producer may have had later batches acknowledged
  * at ack 1 that the crash took back, so its next sequence may lie beyond the window's, and the
@@ -106,11 +110,13 @@ void producers_format(void *region, uint32_t capacity, uint32_t window);
 strom_err producers_attach(struct producers *p, void *region, size_t region_bytes);
 
 /* Judges a batch with sequence and span >= 1 from producer_id on stream_id (see the rules
- * above): STROM_OK (new), STROM_ERR_EXISTS (a retry: *original_out is the first application),
- * STROM_ERR_OUT_OF_ORDER_SEQUENCE, STROM_ERR_SEQUENCE_TOO_OLD, or STROM_ERR_INVALID_ARGUMENT
- * when sequence + span overflows. Changes nothing but recency. */
+ * above; retry: the client sent the batch before): STROM_OK (new), STROM_ERR_EXISTS (a retry:
+ * *original_out is the first application), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+ * STROM_ERR_SEQUENCE_TOO_OLD (also a retry from a pair not in the table), or
+ * STROM_ERR_INVALID_ARGUMENT when sequence + span overflows. Changes nothing but recency. */
 strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t producer_id,
-                          uint64_t sequence, uint32_t span, struct producer_batch *original_out);
+                          uint64_t sequence, uint32_t span, bool retry,
+                          struct producer_batch *original_out);
 
 /* Marks every pair's window as rebuilt from the stores (see above). */
 void producers_mark_recovered(struct producers *p);

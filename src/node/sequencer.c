@@ -260,7 +260,10 @@ static strom_err seq_append(struct sequencer *s, const struct seq_request *r) {
     strom_err err = seq_resolve(s, r, s->config->auto_create, &id, &created);
     struct producer_batch orig = {0};
     if (!err && req->producer_id != 0) {
-        err = producers_check(&s->producers, id, req->producer_id, req->sequence, req->span, &orig);
+        /* A stream this request created has no batch of the producer: not a retry there. */
+        bool retry = (req->flags & NODE_FLAG_RETRY) != 0 && !created;
+        err = producers_check(&s->producers, id, req->producer_id, req->sequence, req->span, retry,
+                              &orig);
     }
 #ifdef STROM_SIM_PLANTS
     if (SIM_PLANT(APPLY_RETRY_TWICE) && err == STROM_ERR_EXISTS) {

@@ -30,7 +30,8 @@ strom_err proto_header_read(const uint8_t *buf, size_t len, uint32_t frame_bytes
         return STROM_ERR_TOO_LARGE;
     }
     bool known = h->type > 0 && h->type < PROTO_TYPE_COUNT_;
-    if (h->frame_bytes < PROTO_HEADER_BYTES || h->flags != 0 || !known) {
+    bool flags_ok = h->flags == 0 || (h->flags == PROTO_FLAG_RETRY && h->type == PROTO_APPEND);
+    if (h->frame_bytes < PROTO_HEADER_BYTES || !flags_ok || !known) {
         return STROM_ERR_PROTOCOL;
     }
     return STROM_OK;

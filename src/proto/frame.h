@@ -30,6 +30,13 @@
 
 _Static_assert(PROTO_HEADER_BYTES == 16, "the frame header is 16 bytes (docs/protocol.md)");
 
+/* Header flags. The only one: on an append, the client sent this batch before on a connection
+ * that broke (a retry). A node that no longer remembers the batch's producer cannot tell whether
+ * it was applied and refuses it (SEQUENCE_TOO_OLD) rather than apply it twice. Any other flag, or
+ * this one on another frame type, is a protocol error. */
+#define PROTO_FLAG_RETRY      1u
+#define PROTO_HEADER_FLAGS_AT 6 /* the flags' byte offset in the header (u16, little-endian) */
+
 /* Frame types: the ids of the body records; cancel and stat have empty bodies. */
 enum proto_type {
     PROTO_HELLO = PROTO_HELLO_ID,
@@ -87,8 +94,9 @@ struct proto_msgs_iter {
 
 /*
  * Reads a frame header from buf[0, len). STROM_OK with *h; TRUNCATED when len < 16 (read more);
- * TOO_LARGE when frame_bytes > frame_bytes_max; PROTOCOL when frame_bytes < 16, flags != 0 or the
- * type is unknown. h is filled in every case but TRUNCATED (for the error's request id).
+ * TOO_LARGE when frame_bytes > frame_bytes_max; PROTOCOL when frame_bytes < 16, the type is
+ * unknown, or flags are other than 0 (PROTO_FLAG_RETRY on an append). h is filled in every case but
+ * TRUNCATED (for the error's request id).
  */
 strom_err proto_header_read(const uint8_t *buf, size_t len, uint32_t frame_bytes_max,
                             struct proto_header *h);

@@ -162,44 +162,44 @@ Test(producers, new_retry_gap_too_old_with_message_spans) {
     struct producer_batch orig;
     /* stream 5, producer 9: Kafka-like batches spanning 2 sequence numbers: 0, 2, 4, 6 */
     for (uint64_t k = 0; k < 4; k++) {
-        cr_assert_eq(producers_check(p, 5, 9, 2 * k, 2, &orig), STROM_OK);
+        cr_assert_eq(producers_check(p, 5, 9, 2 * k, 2, false, &orig), STROM_OK);
         record(p, 5, 9, 2 * k, 2, 100 + 10 * k);
     }
-    cr_assert_eq(producers_check(p, 5, 9, 6, 2, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 5, 9, 6, 2, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 130);
     cr_assert_eq(orig.count, 6);
     cr_assert_eq(orig.timestamp_ns, 1130);
-    cr_assert_eq(producers_check(p, 5, 9, 2, 2, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 5, 9, 2, 2, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 110);
-    cr_assert_eq(producers_check(p, 5, 9, 0, 2, &orig), STROM_ERR_SEQUENCE_TOO_OLD,
+    cr_assert_eq(producers_check(p, 5, 9, 0, 2, false, &orig), STROM_ERR_SEQUENCE_TOO_OLD,
                  "window of 3 holds 2, 4, 6");
-    cr_assert_eq(producers_check(p, 5, 9, 10, 2, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
-    cr_assert_eq(producers_check(p, 5, 9, 3, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+    cr_assert_eq(producers_check(p, 5, 9, 10, 2, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
+    cr_assert_eq(producers_check(p, 5, 9, 3, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "inside the window but not a batch start");
-    cr_assert_eq(producers_check(p, 5, 9, 4, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+    cr_assert_eq(producers_check(p, 5, 9, 4, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "a retry with another span");
-    cr_assert_eq(producers_check(p, 5, 9, 8, 5, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 5, 9, 8, 5, false, &orig), STROM_OK);
     /* Another stream or producer has its own window. */
-    cr_assert_eq(producers_check(p, 6, 9, 77, 1, &orig), STROM_OK);
-    cr_assert_eq(producers_check(p, 5, 8, 0, 1, &orig), STROM_OK);
-    cr_assert_eq(producers_check(p, 5, 9, UINT64_MAX, 1, &orig), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(producers_check(p, 6, 9, 77, 1, false, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 5, 8, 0, 1, false, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 5, 9, UINT64_MAX, 1, false, &orig), STROM_ERR_INVALID_ARGUMENT);
 }
 
 Test(producers, native_batch_numbers_window_of_5) {
     struct producers *p = producers_new(16, 5);
     struct producer_batch orig;
     for (uint64_t k = 0; k < 20; k++) {
-        cr_assert_eq(producers_check(p, 1, 2, k, 1, &orig), STROM_OK, "batch %lu",
+        cr_assert_eq(producers_check(p, 1, 2, k, 1, false, &orig), STROM_OK, "batch %lu",
                      (unsigned long)k);
         record(p, 1, 2, k, 1, 7 * k);
     }
     for (uint64_t k = 15; k < 20; k++) {
-        cr_assert_eq(producers_check(p, 1, 2, k, 1, &orig), STROM_ERR_EXISTS);
+        cr_assert_eq(producers_check(p, 1, 2, k, 1, false, &orig), STROM_ERR_EXISTS);
         cr_assert_eq(orig.base_offset, 7 * k);
     }
-    cr_assert_eq(producers_check(p, 1, 2, 14, 1, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
-    cr_assert_eq(producers_check(p, 1, 2, 21, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
-    cr_assert_eq(producers_check(p, 1, 2, 20, 1, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 1, 2, 14, 1, false, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(p, 1, 2, 21, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE);
+    cr_assert_eq(producers_check(p, 1, 2, 20, 1, false, &orig), STROM_OK);
 }
 
 /* A window rebuilt from the stores after a crash of the whole node holds only durable batches; the
@@ -212,17 +212,18 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
         record(p, 1, 2, k, 1, 10 * k); /* folded from the store: 0..4 were durable */
     }
     producers_mark_recovered(p);
-    cr_assert_eq(producers_check(p, 1, 2, 4, 1, &orig), STROM_ERR_EXISTS, "still a retry");
-    cr_assert_eq(producers_check(p, 1, 2, 7, 1, &orig), STROM_OK, "5 and 6 were lost");
+    cr_assert_eq(producers_check(p, 1, 2, 4, 1, false, &orig), STROM_ERR_EXISTS, "still a retry");
+    cr_assert_eq(producers_check(p, 1, 2, 7, 1, false, &orig), STROM_OK, "5 and 6 were lost");
     record(p, 1, 2, 7, 1, 50);
-    cr_assert_eq(producers_check(p, 1, 2, 9, 1, &orig), STROM_OK, "8 lost too");
+    cr_assert_eq(producers_check(p, 1, 2, 9, 1, false, &orig), STROM_OK, "8 lost too");
     record(p, 1, 2, 9, 1, 51);
-    cr_assert_eq(producers_check(p, 1, 2, 11, 1, &orig), STROM_OK, "the third after the start");
+    cr_assert_eq(producers_check(p, 1, 2, 11, 1, false, &orig), STROM_OK,
+                 "the third after the start");
     record(p, 1, 2, 11, 1, 52);
-    cr_assert_eq(producers_check(p, 1, 2, 13, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+    cr_assert_eq(producers_check(p, 1, 2, 13, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "W batches later the window is an ordinary one");
-    cr_assert_eq(producers_check(p, 1, 2, 12, 1, &orig), STROM_OK);
-    cr_assert_eq(producers_check(p, 1, 2, 9, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 1, 2, 12, 1, false, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 1, 2, 9, 1, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 51);
 }
 
@@ -233,8 +234,8 @@ Test(producers, recording_is_idempotent_for_replays) {
     record(p, 1, 1, 0, 3, 0); /* replayed again */
     record(p, 1, 1, 3, 3, 9);
     struct producer_batch orig;
-    cr_assert_eq(producers_check(p, 1, 1, 6, 1, &orig), STROM_OK);
-    cr_assert_eq(producers_check(p, 1, 1, 0, 3, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 1, 1, 6, 1, false, &orig), STROM_OK);
+    cr_assert_eq(producers_check(p, 1, 1, 0, 3, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 0);
     cr_assert_eq(p->header->count, 1);
     cr_assert_eq(p->states[0].batch_count, 2);
@@ -260,7 +261,7 @@ Test(producers, a_full_table_forgets_a_pair_not_recently_used) {
     /* Use every pair but stream 5 again, so that stream 5 is the least recently used. */
     for (uint64_t s = 0; s < 64; s++) {
         if (s != 5) {
-            cr_assert_eq(producers_check(p, s, 1, 10, 1, &orig), STROM_ERR_EXISTS);
+            cr_assert_eq(producers_check(p, s, 1, 10, 1, false, &orig), STROM_ERR_EXISTS);
         }
     }
     /* New pairs evict sampled old ones: stream 5 goes before any pair used after it, as long as
@@ -274,7 +275,11 @@ Test(producers, a_full_table_forgets_a_pair_not_recently_used) {
     cr_assert_lt(added, 64, "stream 5 was evicted within 64 additions");
     cr_assert_eq(p->header->count, 64);
     cr_assert_eq(p->header->evictions, added);
-    cr_assert_eq(producers_check(p, 5, 1, 10, 1, &orig), STROM_OK, "a forgotten pair starts anew");
+    /* A retry from the forgotten pair could have been applied: refused, whatever its sequence. */
+    cr_assert_eq(producers_check(p, 5, 1, 10, 1, true, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(p, 5, 1, 0, 1, true, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(p, 5, 1, 11, 1, false, &orig), STROM_OK,
+                 "a forgotten pair's new batch starts anew");
     for (uint64_t k = 0; k < added; k++) {
         cr_assert(indexed(p, 1000 + k, 1), "new pairs are the most recent and stay");
     }
@@ -289,14 +294,18 @@ Test(producers, windows_survive_a_reattach) {
     struct producers again;
     cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes), STROM_OK);
     struct producer_batch orig;
-    cr_assert_eq(producers_check(&again, 3, 4, 6, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(&again, 3, 4, 6, 1, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 106);
-    cr_assert_eq(producers_check(&again, 3, 4, 1, 1, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
-    cr_assert_eq(producers_check(&again, 3, 4, 7, 1, &orig), STROM_OK);
+    cr_assert_eq(producers_check(&again, 3, 4, 1, 1, false, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
+    cr_assert_eq(producers_check(&again, 3, 4, 7, 1, false, &orig), STROM_OK);
+    /* Retries of a remembered pair follow the window's rules. */
+    cr_assert_eq(producers_check(&again, 3, 4, 6, 1, true, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(&again, 3, 4, 7, 1, true, &orig), STROM_OK, "never arrived");
+    cr_assert_eq(producers_check(&again, 3, 4, 1, 1, true, &orig), STROM_ERR_SEQUENCE_TOO_OLD);
     /* A half-written index (a crash inside an update) is rebuilt from the states. */
     memset(again.index, 0xff, sizeof(uint32_t));
     cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes), STROM_OK);
-    cr_assert_eq(producers_check(&again, 3, 4, 5, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(&again, 3, 4, 5, 1, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(producers_attach(&again, producers_mem, producers_mem_bytes - 1),
                  STROM_ERR_CORRUPT);
 }
@@ -317,12 +326,12 @@ Test(producers, many_evictions_keep_the_index_consistent) {
     for (uint32_t i = 0; i < p->header->index_slots; i++) {
         if (p->index[i] != 0) {
             const struct producer *st = &p->states[p->index[i] - 1];
-            cr_assert_eq(producers_check(p, st->stream_id, st->producer_id, 0, 1, &orig),
+            cr_assert_eq(producers_check(p, st->stream_id, st->producer_id, 0, 1, false, &orig),
                          STROM_ERR_EXISTS);
             cr_assert_eq(orig.base_offset, st->producer_id);
             indexed++;
         }
     }
     cr_assert_eq(indexed, 64);
-    cr_assert_eq(producers_check(p, 9999 % 997, 9999, 0, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 9999 % 997, 9999, 0, 1, false, &orig), STROM_ERR_EXISTS);
 }
