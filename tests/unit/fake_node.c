@@ -191,14 +191,16 @@ static int fn_window(struct fn *n, struct fn_stream *s, uint64_t p, uint64_t seq
     return 1;
 }
 
-static void fn_append(struct fn *n, int ci, uint64_t id, const struct proto_append *a) {
+static void fn_append(struct fn *n, int ci, uint64_t id, const struct proto_append *a, bool retry) {
     struct proto_append_answer ans = {0};
     struct fn_stream *s = proto_path_check(a->path, a->path_len) == STROM_OK
                               ? fn_find(n, a->path, a->path_len, true)
                               : NULL;
     struct fn_window *w = NULL;
     uint32_t slot = 0;
-    int verdict = s == NULL        ? STROM_ERR_INVALID_PATH
+    int verdict = s == NULL ? STROM_ERR_INVALID_PATH
+                  : retry && a->producer_id && n->cfg.forget_producers
+                      ? STROM_ERR_SEQUENCE_TOO_OLD /* a forgotten producer's retry */
                   : a->producer_id ? fn_window(n, s, a->producer_id, a->sequence, &w, &slot)
                                    : 0;
     if (verdict == 1) {
@@ -288,7 +290,7 @@ static void fn_frame(struct fn *n, int ci, const struct proto_frame *f) {
         break;
     }
     case PROTO_APPEND:
-        fn_append(n, ci, id, &f->body.append);
+        fn_append(n, ci, id, &f->body.append, (f->header.flags & PROTO_FLAG_RETRY) != 0);
         break;
     case PROTO_READ:
         fn_read(n, ci, id, &f->body.read);

@@ -7,6 +7,7 @@
 #ifndef STROM_TESTS_FAKE_NODE_H
 #define STROM_TESTS_FAKE_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,6 +19,8 @@ struct fake_node_config {
     uint32_t drop_after_append;
     uint32_t drop_every;
     uint32_t list_page_max; /* streams per list answer at most; 0: 1024 */
+    bool forget_producers;  /* answer every append marked retry SEQUENCE_TOO_OLD, as a node that
+                               forgot its producer does */
 };
 
 /* Starts the fake node; *port gets its port. Returns its pid (the caller kills it). The child

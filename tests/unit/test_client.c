@@ -245,6 +245,20 @@ Test(client, reconnect_retries_appends_once) {
     stop(c);
 }
 
+/* An append sent again after a reconnect is marked retry: a node that forgot its producer
+ * refuses it (it may have been applied) instead of applying it twice; the next append works. */
+Test(client, a_retry_is_marked_and_a_forgotten_one_is_not_applied_twice) {
+    strom_client *c =
+        start(&(struct fake_node_config){.drop_after_append = 1, .forget_producers = true});
+    struct strom_msg m = text_msg("once");
+    struct strom_append_result r;
+    cr_assert_eq(strom_append(c, "/forgot", &m, 1, STROM_ACK_DEFAULT, &r),
+                 STROM_ERR_SEQUENCE_TOO_OLD, "the retry was not refused");
+    cr_assert_eq(strom_append(c, "/forgot", &m, 1, STROM_ACK_DEFAULT, &r), STROM_OK);
+    cr_assert_eq(r.base_offset, 1, "the first copy is there once, the refused retry is not");
+    stop(c);
+}
+
 Test(client, subscription_resumes_after_a_reconnect) {
     strom_client *c = start(&(struct fake_node_config){.drop_after_append = 50, .drop_every = 50});
     struct strom_read_options ro;

@@ -85,6 +85,14 @@ Test(proto_frame, header_errors) {
     h.flags = 1;
     proto_header_write(buf, &h);
     cr_assert_eq(proto_header_read(buf, 16, 1024, &r), STROM_ERR_PROTOCOL);
+    h.type = PROTO_APPEND; /* retry: the one flag, on appends only */
+    h.flags = PROTO_FLAG_RETRY;
+    proto_header_write(buf, &h);
+    cr_assert_eq(proto_header_read(buf, 16, 1024, &r), STROM_OK);
+    cr_assert_eq(buf[PROTO_HEADER_FLAGS_AT], PROTO_FLAG_RETRY);
+    h.flags = 2;
+    proto_header_write(buf, &h);
+    cr_assert_eq(proto_header_read(buf, 16, 1024, &r), STROM_ERR_PROTOCOL);
 }
 
 Test(proto_frame, small_frames_round_trip) {
