@@ -32,6 +32,55 @@ static strom_err commit_publish_stream(void *arg, const struct store_stream_info
     return STROM_OK;
 }
 
+/* Counting each stream's message bytes when the node starts on fresh shared memory. */
+struct commit_count {
+    struct commit *k;
+    uint8_t *buf; /* one stored batch */
+    size_t buf_bytes;
+    struct store_cursor cur;
+};
+
+/* Sets a stream's bytes (registry) to the sum of the message sets of its stored batches, when
+ * they are not counted yet: bytes is 0 only on shared memory that is new (a start of the whole
+ * node; a restarted commit finds its counts there). Reads each batch of the stream once. */
+static strom_err commit_count_stream(void *arg, const struct store_stream_info *info) {
+    struct commit_count *n = arg;
+    struct node_stream *st = registry_stream(&n->k->registry, info->stream_id);
+    if (info->next_offset <= info->first_offset || __atomic_load_n(&st->bytes, __ATOMIC_RELAXED)) {
+        return STROM_OK;
+    }
+    uint64_t bytes = 0;
+    store_cursor_init(&n->cur, info->stream_id, info->first_offset);
+    strom_err err = STROM_OK;
+    while (!err) {
+        struct store_batch sb;
+        err = store_cursor_next(n->k->store, &n->cur, &sb, n->buf, n->buf_bytes);
+        const struct node_batch *b = (const struct node_batch *)(const void *)n->buf;
+        if (!err && sb.payload_bytes >= sizeof *b) {
+            bytes += b->messages_bytes;
+        }
+    }
+    strom_assert(err != STROM_ERR_OVERFLOW); /* the buffer holds the largest batch */
+    __atomic_store_n(&st->bytes, bytes, __ATOMIC_RELAXED);
+    /* END: counted; a damaged or reclaimed range is the readers' to report, not a reason not to
+     * start. */
+    return err == STROM_ERR_IO || err == STROM_ERR_NO_MEMORY ? err : STROM_OK;
+}
+
+static strom_err commit_count_bytes(struct commit *k) {
+    struct commit_count *n = malloc(sizeof *n); /* start-up only */
+    size_t buf_bytes = (size_t)k->config->frame_bytes_max + 4096;
+    uint8_t *buf = n != NULL ? malloc(buf_bytes) : NULL;
+    strom_err err = buf == NULL ? STROM_ERR_NO_MEMORY : STROM_OK;
+    if (!err) {
+        *n = (struct commit_count){.k = k, .buf = buf, .buf_bytes = buf_bytes};
+        err = store_streams_list(k->store, commit_count_stream, n);
+    }
+    free(buf);
+    free(n);
+    return err;
+}
+
 /* Makes what lies past the last successful sync of a restarted commit dirty again, and syncs it
  * (commit.h): reads those bytes and writes them back unchanged, so readers see the same file. */
 static strom_err commit_resync_tail(struct commit *k, const char *dir) {
@@ -107,6 +156,9 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     }
     if (!err) {
         err = store_streams_list(k->store, commit_publish_stream, k);
+    }
+    if (!err) {
+        err = commit_count_bytes(k);
     }
     if (!err) {
         err = ring_reader_open(&k->log, shm->log_region, shm->log_bytes, io,

@@ -56,10 +56,29 @@ $STROM read /rt/a $S --format xml 2>/dev/null
 $STROM append /rt/a $S --ack 0 x 2>/dev/null
 [ $? -eq 2 ] || fail "--ack 0 is a usage error"
 
+$STROM streams $S >"$work/streams.before" || fail "streams before the restart"
+grep -q 'path:/rt/a .* bytes:0$' "$work/streams.before" && fail "/rt/a holds 0 bytes"
 stop_node
 start_node
+# The streams' offsets and byte counts are rebuilt from the stores.
+$STROM streams $S >"$work/streams.after" || fail "streams after the restart"
+diff "$work/streams.before" "$work/streams.after" >&2 || fail "strom streams changed with a restart"
+$STROM read /sys/cmd $S | grep -q '^strom.stream_created  id:[0-9]*  path:/rt/new  ts:[0-9]*$' ||
+  fail "/sys/cmd after a restart: $($STROM read /sys/cmd $S)"
 [ "$($STROM read /rt/a $S | wc -l)" -eq 5004 ] || fail "after a restart /rt/a is not whole"
 $STROM read /rt/a $S | cmp -s - "$work/all" || fail "after a restart /rt/a differs"
 out=$($STROM append /rt/a $S after) || fail "append after restart"
 [ "$out" = "strom.append  stream:/rt/a  count:1  first:5004  last:5004" ] || fail "$out"
+
+# Auto-create off (config): an append to a new path is refused with what to do, create works.
+stop_node
+start_node --auto-create false
+$STROM append /rt/off $S x 2>"$work/err"
+[ $? -eq 1 ] || fail "an append to a new stream with auto-create off is exit 1"
+grep -q "NO_STREAM" "$work/err" && grep -q "strom create" "$work/err" ||
+  fail "auto-create off said: $(cat "$work/err")"
+$STROM streams $S | grep -q 'path:/rt/off ' && fail "auto-create off created /rt/off"
+$STROM create /rt/off $S >/dev/null || fail "create with auto-create off"
+out=$($STROM append /rt/off $S x) || fail "append after create"
+[ "$out" = "strom.append  stream:/rt/off  count:1  first:0  last:0" ] || fail "$out"
 echo "client_roundtrip: ok"
