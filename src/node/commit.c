@@ -412,8 +412,10 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
         return COMMIT_CMD_WAIT_NS;
     }
     if (k->config->fsync == NODE_FSYNC_INTERVAL && k->pending_bytes > 0) {
+        /* At most the idle wait: a SIGTERM does not end the wait, and --fsync-us may be 10 s. */
         uint64_t due = k->pending_since_ns + k->config->fsync_us * 1000u;
-        return due > now_ns ? due - now_ns : 1;
+        uint64_t left = due > now_ns ? due - now_ns : 1;
+        return left < COMMIT_IDLE_WAIT_NS ? left : COMMIT_IDLE_WAIT_NS;
     }
     return COMMIT_IDLE_WAIT_NS;
 }
