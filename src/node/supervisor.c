@@ -26,8 +26,10 @@ const char *node_role_name(enum node_role role) {
     return "unknown";
 }
 
+/* One strom.node.child line: event, and for an exit its reason (signal or code) and, when the
+ * child will be started again, the back-off before that (restart_in_ns, UINT64_MAX: none). */
 static void log_child(struct supervisor *s, const struct node_child *ch, const char *event,
-                      const struct io_exit *ex) {
+                      const struct io_exit *ex, uint64_t restart_in_ns) {
     struct node_log line;
     node_log_begin(&line, s->io, "strom.node.child", "supervisor");
     strom_ssim_write_str(&line.w, "child", node_role_name(ch->role));
@@ -38,6 +40,9 @@ static void log_child(struct supervisor *s, const struct node_child *ch, const c
         strom_ssim_write_u64(&line.w, "signal", (uint64_t)ex->signal_number);
     } else if (ex != NULL) {
         strom_ssim_write_u64(&line.w, "code", (uint64_t)ex->code);
+    }
+    if (restart_in_ns != UINT64_MAX) {
+        strom_ssim_write_u64(&line.w, "restart_in_ms", restart_in_ns / 1000000u);
     }
     if (ch->restarts > 0 && strcmp(event, "started") == 0) {
         strom_ssim_write_u64(&line.w, "restarts", ch->restarts);
@@ -84,7 +89,7 @@ static void child_fork(struct supervisor *s, struct node_child *ch, uint64_t now
     ch->pid = pid;
     ch->started_ns = now_ns;
     s->fork_failed = false;
-    log_child(s, ch, "started", NULL);
+    log_child(s, ch, "started", NULL, UINT64_MAX);
 }
 
 /* The counters block's (pid, ready) of a child. */
@@ -169,21 +174,21 @@ static void reap_children(struct supervisor *s, uint64_t now_ns) {
             continue; /* not ours (cannot happen: the supervisor forks nothing else) */
         }
         bool stopping = s->phase >= SUP_STOP_GATEWAYS;
+        bool fatal = !ex.signalled && ex.code == NODE_EXIT_FATAL;
         ch->pid = 0;
         ch->exited_cleanly = !ex.signalled && ex.code == 0;
-        log_child(s, ch, stopping ? "stopped" : "exit", &ex);
-        if (stopping) {
-            s->stop_failed |= !ch->exited_cleanly;
-            continue;
-        }
-        if (!ex.signalled && ex.code == NODE_EXIT_FATAL) {
-            s->stop_failed = true;
-            stop_begin(s, now_ns, "a child failed for good");
+        if (stopping || fatal) {
+            log_child(s, ch, stopping ? "stopped" : "exit", &ex, UINT64_MAX);
+            s->stop_failed |= fatal || !ch->exited_cleanly;
+            if (!stopping) {
+                stop_begin(s, now_ns, "a child failed for good");
+            }
             continue;
         }
         bool ran_long = now_ns - ch->started_ns >= NODE_BACKOFF_RESET_NS;
         ch->backoff_ns = ran_long ? NODE_BACKOFF_MIN_NS : ch->backoff_ns;
         ch->restart_at_ns = now_ns + ch->backoff_ns;
+        log_child(s, ch, "exit", &ex, ch->backoff_ns);
         ch->backoff_ns =
             ch->backoff_ns * 2 > NODE_BACKOFF_MAX_NS ? NODE_BACKOFF_MAX_NS : ch->backoff_ns * 2;
     }
@@ -277,7 +282,7 @@ static void supervisor_step(struct supervisor *s, uint64_t now_ns) {
     if (s->phase >= SUP_STOP_GATEWAYS && s->phase < SUP_DONE && now_ns >= s->stop_deadline_ns) {
         for (uint32_t i = 0; i < s->child_count; i++) {
             if (s->children[i].pid != 0) {
-                log_child(s, &s->children[i], "killed", NULL);
+                log_child(s, &s->children[i], "killed", NULL, UINT64_MAX);
                 (void)io_proc_kill(s->io, s->children[i].pid, IO_SIGNAL_KILL);
                 s->stop_failed = true;
             }

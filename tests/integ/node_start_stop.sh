@@ -71,6 +71,27 @@ stop TERM
 start
 stop INT
 
+# A child that dies is started again after a back-off that doubles (10, 20, 40 ms), and the log
+# says why it ended and when it comes back.
+gateway_pid() {
+  grep '^strom.node.child .*child:gateway .*event:started' "$work/log" | tail -n 1 |
+    sed -n 's/.*child_pid:\([0-9]*\).*/\1/p'
+}
+start
+for want in 10 20 40; do
+  victim=$(gateway_pid)
+  kill -KILL "$victim"
+  for _ in $(seq 1 100); do
+    [ "$(gateway_pid)" != "$victim" ] && break
+    sleep 0.1
+  done
+  [ "$(gateway_pid)" != "$victim" ] || fail "the gateway $victim was not started again"
+  grep -q "^strom.node.child .*child:gateway .*child_pid:$victim  event:exit  signal:9  restart_in_ms:$want$" \
+    "$work/log" || fail "no exit line with signal:9 and restart_in_ms:$want for $victim"
+done
+stop TERM
+echo "a killed child: its exit logged with the signal, restarted after 10, 20, 40 ms"
+
 # A stop syncs what the commits hold: appends acknowledged at ack 1 and not yet synced (the sync
 # interval is 10 s) are all there after a SIGTERM and a start.
 S="--server 127.0.0.1:$port"
