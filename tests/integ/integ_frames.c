@@ -218,6 +218,27 @@ static void case_malformed(void) {
 
     header_bytes(b, 16 + 4, PROTO_CREDIT, 0, 13); /* a credit's u64 in a 4-byte body */
     expect_error_close("a body shorter than its record", conn_send_raw(b, 16 + 4, true), 0, 13);
+
+    struct proto_hello future = {PROTO_VERSION + 1, PROTO_VERSION + 5, S("from the future")};
+    proto_frame_encode(b, sizeof b, PROTO_HELLO, 0, &future, &len);
+    expect_error_close("no common protocol version", conn_send_raw(b, len, false),
+                       STROM_ERR_UNSUPPORTED_VERSION, 0);
+
+    struct proto_hello again = {PROTO_VERSION, PROTO_VERSION, S("again")};
+    proto_frame_encode(b, sizeof b, PROTO_HELLO, 14, &again, &len);
+    expect_error_close("a second hello", conn_send_raw(b, len, true), STROM_ERR_PROTOCOL, 14);
+
+    header_bytes(b, 16 + 3, PROTO_STAT, 0, 15); /* stat has an empty body */
+    expect_error_close("a body where none belongs", conn_send_raw(b, 16 + 3, true),
+                       STROM_ERR_PROTOCOL, 15);
+
+    header_bytes(b, 16, PROTO_PONG, 0, 16); /* a frame only the node sends */
+    expect_error_close("a node-to-client frame from the client", conn_send_raw(b, 16, true),
+                       STROM_ERR_PROTOCOL, 16);
+
+    header_bytes(b, 24, PROTO_PING, PROTO_FLAG_RETRY, 17); /* retry is for appends only */
+    expect_error_close("the retry flag on a ping", conn_send_raw(b, 24, true), STROM_ERR_PROTOCOL,
+                       17);
 }
 
 static void case_bad_sets(void) {
@@ -234,6 +255,11 @@ static void case_bad_sets(void) {
     fd = conn_hello();
     send_frame(fd, PROTO_APPEND, 21, &a);
     expect_error_close("an append of 0 messages", fd, 0, 21);
+
+    a.count = 65536 + 1;
+    fd = conn_hello();
+    send_frame(fd, PROTO_APPEND, 23, &a);
+    expect_error_close("an append of more than 65,536 messages", fd, STROM_ERR_TOO_LARGE, 23);
 
     struct proto_read r = {0, S("/fr/set"), 0, UINT64_MAX, true, 1, true, 1024};
     fd = conn_hello();
