@@ -458,6 +458,44 @@ static void case_connections(void) {
     }
 }
 
+/* More connections than the gateway has large buffers (8) each hold part of a frame near the
+ * largest: the gateway goes on serving another connection, and each large append is answered
+ * once its frame is complete. */
+static void case_large_frames(void) {
+    enum { CONNS = 12 };
+    static uint8_t frame[2 << 20], set[2 << 20];
+    uint32_t payload_len = cfg.frame_bytes_max / 10 * 8;
+    static uint8_t payload[2 << 20];
+    memset(payload, 'L', payload_len);
+    struct proto_msg m = {.payload = payload, .payload_len = payload_len};
+    size_t set_len = 0, len = 0;
+    proto_msg_encode(&m, set, sizeof set, &set_len);
+    struct proto_append a = {0, S("/fr/large"), 1, false, 0, 0, 1, set, (uint32_t)set_len};
+    proto_frame_encode(frame, sizeof frame, PROTO_APPEND, 600, &a, &len);
+    int fds[CONNS];
+    size_t part = len / 3 * 2;
+    for (int i = 0; i < CONNS; i++) {
+        fds[i] = conn_hello();
+        send_all(fds[i], frame, part);
+    }
+    int other = conn_hello();
+    bool served = check(alive(other), "large frames", "a connection was not served meanwhile");
+    close(other);
+    int answered = 0;
+    for (int i = 0; i < CONNS; i++) {
+        send_all(fds[i], frame + part, len - part);
+        struct proto_frame f;
+        answered += recv_frame(fds[i], &f) == 1 && f.header.type == PROTO_APPEND_ANSWER &&
+                    f.body.append_answer.error == 0;
+        close(fds[i]);
+    }
+    char why[96];
+    snprintf(why, sizeof why, "%d of %d large appends answered without error", answered, CONNS);
+    if (check(answered == CONNS, "large frames", why) && served) {
+        printf("ok: %d connections each in the middle of a large frame (%s)\n", CONNS, why);
+    }
+}
+
 /* A read with 1 byte of credit gets one batch; granting credit brings the rest. */
 static void case_credit(void) {
     int fd = conn_hello();
@@ -538,6 +576,7 @@ int main(int argc, char **argv) {
     case_inflight();
     case_reads();
     case_credit();
+    case_large_frames();
     case_connections();
     printf("integ_frames: %d failed\n", failures);
     return failures ? 1 : 0;
