@@ -338,16 +338,16 @@ static void log_start(struct supervisor *s) {
     node_log_end(&line, s->io);
 }
 
-static void log_failure(struct io *io, const char *what, strom_err err) {
+/* A start that cannot go on: what failed, the error, and what to do about it (fix). */
+static void log_failure(struct io *io, const char *what, strom_err err, const char *fix) {
     struct node_log line;
     node_log_begin(&line, io, "strom.node.error", "supervisor");
     strom_ssim_write_str(&line.w, "what", what);
     strom_ssim_write_str(&line.w, "error", strom_errname(err));
     strom_ssim_write_str(&line.w, "text", strom_strerror(err));
+    strom_ssim_write_str(&line.w, "fix", fix);
     node_log_end(&line, io);
 }
-
-static void log_failure(struct io *io, const char *what, strom_err err);
 
 /* Reads the whole small file at path into buf (NUL-terminated); *len_out its length. */
 static strom_err read_small_file(struct io *io, const char *path, char *buf, size_t cap,
@@ -401,7 +401,8 @@ static strom_err check_dir_meta(struct supervisor *s, const char *path) {
         err = strom_ssim_get_u64(&rec, "commits", &commits, NULL);
     }
     if (err) {
-        log_failure(io, "data directory meta file unreadable", err);
+        log_failure(io, "data directory meta file unreadable", err,
+                    "restore strom.node of the data directory (ssim: strom.node  commits:N)");
         return err;
     }
     if (commits != s->config.commits) {
@@ -422,7 +423,7 @@ static strom_err claim_dir(struct supervisor *s) {
     char path[NODE_DIR_BYTES_MAX + 32];
     strom_err err = io_dir_create(io, s->config.data_dir);
     if (err) {
-        log_failure(io, "data directory", err);
+        log_failure(io, "data directory", err, "pass a --data DIR that can be created and written");
         return err;
     }
     snprintf(path, sizeof path, "%s/strom.lock", s->config.data_dir);
@@ -431,10 +432,11 @@ static strom_err claim_dir(struct supervisor *s) {
         err = io_file_lock(io, s->lock_fd);
     }
     if (err) {
-        log_failure(io,
-                    err == STROM_ERR_EXISTS ? "another node runs on this data directory"
-                                            : "data directory lock",
-                    err);
+        bool taken = err == STROM_ERR_EXISTS;
+        log_failure(io, taken ? "another node runs on this data directory" : "data directory lock",
+                    err,
+                    taken ? "stop that node, or pass another --data DIR"
+                          : "check that strom.lock in the data directory can be written");
         return err;
     }
     snprintf(path, sizeof path, "%s/strom.node", s->config.data_dir);
@@ -458,21 +460,28 @@ int supervisor_run(struct io *io, const struct node_config *c) {
     uint16_t port = 0;
     err = io_tcp_probe(io, s.config.listen.host, s.config.listen.port, &port);
     if (err) {
-        log_failure(io, err == STROM_ERR_EXISTS ? "listen port in use" : "listen address", err);
+        bool taken = err == STROM_ERR_EXISTS;
+        log_failure(io, taken ? "listen port in use" : "listen address", err,
+                    taken ? "stop what listens there, or pass another --listen HOST:PORT"
+                          : "pass a --listen HOST:PORT of this machine");
         return 1;
     }
     s.config.listen.port = port;
     if (s.config.kafka.enabled) {
         err = io_tcp_probe(io, s.config.kafka.host, s.config.kafka.port, &port);
         if (err) {
-            log_failure(io, err == STROM_ERR_EXISTS ? "kafka port in use" : "kafka address", err);
+            bool taken = err == STROM_ERR_EXISTS;
+            log_failure(io, taken ? "kafka port in use" : "kafka address", err,
+                        taken ? "stop what listens there, or pass another --kafka HOST:PORT or off"
+                              : "pass a --kafka HOST:PORT of this machine, or off");
             return 1;
         }
         s.config.kafka.port = port;
     }
     err = node_shm_create(&s.shm, io, &s.config);
     if (err) {
-        log_failure(io, "shared memory", err);
+        log_failure(io, "shared memory", err,
+                    "give the node more memory, or smaller --log-bytes and --request-bytes");
         return 1;
     }
     s.shm.header->supervisor.pid = (uint64_t)io_proc_id(io);

@@ -67,6 +67,17 @@ stop() {
 port=$(free_port)
 start
 grep -q "^strom.node.ready .*port:$port" "$work/log" || fail "ready line without the port"
+# A second node on the same directory, or on the same port, refuses to start and says what to do.
+"$STROM" node --data "$work/data" --listen "127.0.0.1:$(free_port)" --kafka off \
+  --log-bytes 8M --request-bytes 8M --frame-bytes-max 1M 2>"$work/second"
+[ $? -eq 1 ] || fail "a second node on the same directory did not exit 1"
+grep -q '^strom.node.error .*what:"another node runs on this data directory" .*fix:"stop that node, or pass another --data DIR"' \
+  "$work/second" || fail "second node on the directory said: $(cat "$work/second")"
+"$STROM" node --data "$work/data2" --listen "127.0.0.1:$port" --kafka off \
+  --log-bytes 8M --request-bytes 8M --frame-bytes-max 1M 2>"$work/second"
+[ $? -eq 1 ] || fail "a second node on the same port did not exit 1"
+grep -q '^strom.node.error .*what:"listen port in use" .*fix:".*--listen HOST:PORT"' "$work/second" ||
+  fail "second node on the port said: $(cat "$work/second")"
 stop TERM
 start
 stop INT
