@@ -25,6 +25,14 @@ static const char *cli_hint(strom_err err) {
         return "; make the message or batch smaller (the node's frame limit is in its config)";
     case STROM_ERR_NO_SPACE:
         return "; the node's disk is full: free space on it";
+    case STROM_ERR_LIMIT:
+        return "; a limit of the node was reached (connections, requests, reads, streams): try "
+               "again later or raise it in the node's config (docs/node.md, Limits)";
+    case STROM_ERR_UNSUPPORTED:
+        return "; a single node takes --ack 1 only, and /sys/ streams cannot be appended to";
+    case STROM_ERR_SEQUENCE_TOO_OLD:
+        return "; the node no longer remembers this retried batch: check whether it is in the "
+               "stream before sending it again";
     default:
         return "";
     }

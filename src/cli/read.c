@@ -168,6 +168,13 @@ static int read_options(int argc, char **argv, struct strom_read_options *ro, st
         read_usage();
         return CLI_EXIT_USAGE;
     }
+    if (ro->to < ro->from) {
+        fprintf(stderr,
+                "strom read: --to %llu is below --from %llu: --to is the offset to "
+                "stop before\n",
+                (unsigned long long)ro->to, (unsigned long long)ro->from);
+        return CLI_EXIT_USAGE;
+    }
     run->path = argv[optind];
     ro->ack = nodes | (sync ? 0 : STROM_NO_SYNC);
     return cli_check_path("read", run->path) ? -1 : CLI_EXIT_USAGE;

@@ -53,6 +53,13 @@ $STROM read /rt/none $S 2>"$work/err"
 grep -q "NO_STREAM" "$work/err" || fail "missing stream said: $(cat "$work/err")"
 $STROM read /rt/a $S --format xml 2>/dev/null
 [ $? -eq 2 ] || fail "--format xml is a usage error"
+$STROM read /rt/a $S --from 5 --to 2 2>"$work/err"
+[ $? -eq 2 ] || fail "--to below --from is a usage error"
+grep -q -- "--to is the offset to stop before" "$work/err" || fail "--to below --from said: $(cat "$work/err")"
+[ -z "$($STROM read /rt/a $S --from 5 --to 5)" ] || fail "--from 5 --to 5 printed something"
+$STROM append /sys/cmd $S x 2>"$work/err"
+[ $? -eq 1 ] || fail "an append to /sys/cmd is exit 1"
+grep -q "cannot be appended to" "$work/err" || fail "append to /sys/cmd said: $(cat "$work/err")"
 $STROM append /rt/a $S --ack 0 x 2>/dev/null
 [ $? -eq 2 ] || fail "--ack 0 is a usage error"
 
