@@ -40,17 +40,24 @@ struct commit_count {
     struct store_cursor cur;
 };
 
-/* Sets a stream's bytes (registry) to the sum of the message sets of its stored batches, when
- * they are not counted yet: bytes is 0 only on shared memory that is new (a start of the whole
- * node; a restarted commit finds its counts there). Reads each batch of the stream once. */
+/* Adds to a stream's bytes (registry) the message sets of the stored batches it does not count
+ * yet. bytes counts the batches below durable_next (commit_publish moves both): on new shared
+ * memory (a start of the whole node) both are 0 and every batch is read once; a restarted commit
+ * reads only what its predecessor stored but did not publish. Runs before commit_publish_stream
+ * moves durable_next to what the store holds. */
 static strom_err commit_count_stream(void *arg, const struct store_stream_info *info) {
     struct commit_count *n = arg;
+    if (info->stream_id >= n->k->registry.header->streams_max) {
+        return STROM_OK; /* commit_publish_stream refuses it */
+    }
     struct node_stream *st = registry_stream(&n->k->registry, info->stream_id);
-    if (info->next_offset <= info->first_offset || __atomic_load_n(&st->bytes, __ATOMIC_RELAXED)) {
+    uint64_t counted = __atomic_load_n(&st->durable_next, __ATOMIC_RELAXED);
+    uint64_t from = counted > info->first_offset ? counted : info->first_offset;
+    if (info->next_offset <= from) {
         return STROM_OK;
     }
-    uint64_t bytes = 0;
-    store_cursor_init(&n->cur, info->stream_id, info->first_offset);
+    uint64_t bytes = __atomic_load_n(&st->bytes, __ATOMIC_RELAXED);
+    store_cursor_init(&n->cur, info->stream_id, from);
     strom_err err = STROM_OK;
     while (!err) {
         struct store_batch sb;
@@ -155,10 +162,10 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
                          __ATOMIC_RELEASE);
     }
     if (!err) {
-        err = store_streams_list(k->store, commit_publish_stream, k);
+        err = commit_count_bytes(k);
     }
     if (!err) {
-        err = commit_count_bytes(k);
+        err = store_streams_list(k->store, commit_publish_stream, k);
     }
     if (!err) {
         err = ring_reader_open(&k->log, shm->log_region, shm->log_bytes, io,

@@ -35,8 +35,13 @@ for role in "${roles[@]}"; do
     fail "$role: the stream does not hold what was acknowledged"
 done
 
+# Byte counts kept across the kills equal those a fresh start counts from the stores.
+"$STROM" streams --server "$S" --prefix /kill/ >"$work/streams.before" || fail "strom streams"
 stop_node
 start_node
+"$STROM" streams --server "$S" --prefix /kill/ >"$work/streams.after" || fail "strom streams"
+diff "$work/streams.before" "$work/streams.after" ||
+  fail "strom streams after the kills differs from what a restart counts"
 for role in "${roles[@]}"; do
   "$INTEG/integ_check" --server "$S" --path "/kill/$role" --acked "$work/acked.$role.0" \
     --acked "$work/acked.$role.1" --expect-count $((2 * count)) ||
