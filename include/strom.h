@@ -241,7 +241,7 @@ struct strom_stream_info {
     uint64_t first;   /* first offset held */
     uint64_t next;    /* next offset to be given */
     uint64_t durable; /* offsets below it are on disk */
-    uint64_t bytes;   /* payload bytes held */
+    uint64_t bytes;   /* bytes of the message sets held (payloads, keys, headers, framing) */
 };
 
 typedef void (*strom_stream_fn)(void *arg, const struct strom_stream_info *info);

@@ -463,7 +463,7 @@ struct proto_stream_info {
     uint64_t next;
     /* Offsets below it are on disk. */
     uint64_t durable;
-    /* Payload bytes held. */
+    /* Bytes of the message sets held (payloads, keys, headers, framing). */
     uint64_t bytes;
 };
 

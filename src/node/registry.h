@@ -41,7 +41,7 @@ struct node_stream {
     /* Written by the commit that owns the stream. */
     uint64_t durable_next;         /* first offset not yet synced: the sync watermark */
     uint64_t first_offset;         /* first offset the store still holds */
-    uint64_t bytes;                /* payload bytes stored */
+    uint64_t bytes;                /* message set bytes of the batches below durable_next */
     uint64_t durable_timestamp_ns; /* timestamp of the last durable batch */
 };
 _Static_assert(sizeof(struct node_stream) == 64, "one cache line per stream");
