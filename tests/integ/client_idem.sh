@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # client_idem.sh: the edges of bounded idempotence on a real node (docs/node.md, Idempotence),
-# with appends sent at the byte level by integ_append:
+# with appends sent at the byte level by integ_frames append:
 #   - the window survives a kill -9 of the sequencer: a retry inside it gets its first offset, one
 #     older than it SEQUENCE_TOO_OLD, and the next batch lands right after;
 #   - a retry (PROTO_FLAG_RETRY) from a producer the node forgot to make room (--producers-max)
@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib/client.sh"
 S=""
 # app PATH PRODUCER SEQ [--retry]: the answer's "error:E base:B" part.
 app() {
-  "$INTEG/integ_append" --server "$S" --path "$1" --producer "$2" --seq "$3" "${@:4}" |
+  "$INTEG/integ_frames" append --server "$S" --path "$1" --producer "$2" --seq "$3" "${@:4}" |
     sed -n 's/^integ.append  \(error:[A-Z_]*  base:[0-9]*\).*/\1/p'
 }
 # expect WHAT GOT WANTED

@@ -7,6 +7,7 @@
  *   integ_frames --server HOST:PORT --frame-bytes-max N --inflight-max N --reads-max N
  *                --connections-max N --window W
  * (the limits the node was started with; docs/protocol.md says what each must do).
+ * With "append" first it sends one append instead (see append_mode), for client_idem.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -274,15 +275,22 @@ static void case_bad_sets(void) {
 /* --- errors that keep the connection -----------------------------------------------------------
  */
 
-/* An append and its answer (skipping other frames). */
-static bool append_one(int fd, const char *path, uint64_t producer, uint64_t seq, uint64_t id,
-                       struct proto_append_answer *out, uint32_t *error_code) {
+/* An append of one message "payload" (with sync when asked, marked a retry when asked) and its
+ * answer (skipping other frames). */
+static bool append_one_as(int fd, const char *path, uint64_t producer, uint64_t seq, uint64_t id,
+                          bool sync, bool retry, struct proto_append_answer *out,
+                          uint32_t *error_code) {
     uint8_t set[128];
-    size_t len = 0;
+    static uint8_t frame[1024];
+    size_t len = 0, flen = 0;
     struct proto_msg one = {.payload = (const uint8_t *)"payload", .payload_len = 7};
     proto_msg_encode(&one, set, sizeof set, &len);
-    struct proto_append a = {0, S(path), 1, false, producer, seq, 1, set, (uint32_t)len};
-    if (!send_frame(fd, PROTO_APPEND, id, &a)) {
+    struct proto_append a = {0, S(path), 1, sync, producer, seq, 1, set, (uint32_t)len};
+    if (proto_frame_encode(frame, sizeof frame, PROTO_APPEND, id, &a, &flen) != STROM_OK) {
+        return false;
+    }
+    frame[PROTO_HEADER_FLAGS_AT] |= retry ? PROTO_FLAG_RETRY : 0;
+    if (!send_all(fd, frame, flen)) {
         return false;
     }
     struct proto_frame f;
@@ -299,6 +307,11 @@ static bool append_one(int fd, const char *path, uint64_t producer, uint64_t seq
         return true;
     }
     return false;
+}
+
+static bool append_one(int fd, const char *path, uint64_t producer, uint64_t seq, uint64_t id,
+                       struct proto_append_answer *out, uint32_t *error_code) {
+    return append_one_as(fd, path, producer, seq, id, false, false, out, error_code);
 }
 
 static void case_soft_errors(void) {
@@ -532,7 +545,65 @@ static void case_credit(void) {
     close(fd);
 }
 
+/* Sets cfg.host and cfg.port from HOST:PORT; false when it is not that. */
+static bool set_server(const char *server) {
+    const char *colon = strrchr(server, ':');
+    if (colon == NULL || (size_t)(colon - server) >= sizeof cfg.host) {
+        return false;
+    }
+    memcpy(cfg.host, server, (size_t)(colon - server));
+    cfg.host[colon - server] = '\0';
+    cfg.port = (uint16_t)atoi(colon + 1);
+    return true;
+}
+
+/* integ_frames append --server HOST:PORT --path P --producer N --seq N [--retry]: one append of
+ * one message with sync, its answer as "integ.append  error:NAME  base:B  count:C" (exit 0), or
+ * exit 1 when none came within 10 s. For tests/integ/client_idem.sh. */
+static int append_mode(int argc, char **argv) {
+    const char *path = NULL;
+    uint64_t producer = 0, seq = UINT64_MAX;
+    bool retry = false, server_ok = false;
+    for (int i = 2; i < argc; i++) {
+        bool value = i + 1 < argc;
+        if (strcmp(argv[i], "--retry") == 0) {
+            retry = true;
+        } else if (value && strcmp(argv[i], "--server") == 0) {
+            server_ok = set_server(argv[++i]);
+        } else if (value && strcmp(argv[i], "--path") == 0) {
+            path = argv[++i];
+        } else if (value && strcmp(argv[i], "--producer") == 0) {
+            producer = strtoull(argv[++i], NULL, 10);
+        } else if (value && strcmp(argv[i], "--seq") == 0) {
+            seq = strtoull(argv[++i], NULL, 10);
+        } else {
+            server_ok = false;
+            break;
+        }
+    }
+    if (!server_ok || path == NULL || seq == UINT64_MAX) {
+        fprintf(stderr, "usage: integ_frames append --server HOST:PORT --path P --producer N "
+                        "--seq N [--retry]\n");
+        return 2;
+    }
+    int fd = conn_hello();
+    struct proto_append_answer ans = {0};
+    uint32_t code = 0;
+    if (fd < 0 || !append_one_as(fd, path, producer, seq, 7, true, retry, &ans, &code)) {
+        fprintf(stderr, "integ_frames append: no answer from %s:%u\n", cfg.host, cfg.port);
+        return 1;
+    }
+    printf("integ.append  error:%s  base:%llu  count:%u\n",
+           code ? strom_errname((strom_err)code) : "OK",
+           code ? 0ULL : (unsigned long long)ans.base_offset, code ? 0 : ans.count);
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "append") == 0) {
+        return append_mode(argc, argv);
+    }
     char server[96] = "";
     for (int i = 1; i + 1 < argc; i += 2) {
         uint32_t v = (uint32_t)strtoul(argv[i + 1], NULL, 10);
@@ -550,19 +621,14 @@ int main(int argc, char **argv) {
             cfg.window = v;
         }
     }
-    char *colon = strrchr(server, ':');
-    if (colon == NULL || !cfg.frame_bytes_max || !cfg.inflight_max || !cfg.reads_max ||
+    if (!set_server(server) || !cfg.frame_bytes_max || !cfg.inflight_max || !cfg.reads_max ||
         !cfg.connections_max || !cfg.window) {
         fprintf(stderr, "usage: integ_frames --server HOST:PORT --frame-bytes-max N "
-                        "--inflight-max N --reads-max N --connections-max N --window W\n");
+                        "--inflight-max N --reads-max N --connections-max N --window W\n"
+                        "       integ_frames append --server HOST:PORT --path P --producer N "
+                        "--seq N [--retry]\n");
         return 2;
     }
-    *colon = '\0';
-    if (snprintf(cfg.host, sizeof cfg.host, "%s", server) >= (int)sizeof cfg.host) {
-        fprintf(stderr, "integ_frames: host of --server too long\n");
-        return 2;
-    }
-    cfg.port = (uint16_t)atoi(colon + 1);
     int fd = conn_hello();
     if (!check(fd >= 0 && alive(fd), "hello and ping", "no hello answer or pong")) {
         return 1;
