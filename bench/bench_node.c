@@ -10,7 +10,10 @@
  *   lat.ack1     1 producer -> 1 subscriber, 100 B at 10,000 msg/s for 10 s (after 1 s of
  *                warm-up), ack 1 without sync; send-to-deliver on CLOCK_MONOTONIC, from the time
  *                each message was scheduled to be sent (no coordinated omission: a stalled sender
- *                does not hide the stall); also pub.* send-to-ack
+ *                does not hide the stall); also pub.* send-to-ack, and lat.*.send_late: how
+ *                late this program itself queued each append (its share of every figure),
+ *                lat.*.node_cpu and node_switches: the node's processes' CPU time and context
+ *                switches per message (from /proc), whole run including the warm-up
  *   lat.sync     the same with sync appends and a sync reader
  *   tput.ack1    4 producers, 1 KiB messages in batches of 64, max rate for 5 s, ack 1
  *   tput.sync    the same with sync
@@ -21,7 +24,10 @@
  * p50); tput.ack1 >= 0.4x tcp.throughput; tput.sync >= 0.7x disk.write; lat.100k p99 <= 1.5x
  * lat.ack1 p99. The ratios are printed; the program fails only when a run cannot be done.
  *
- * Flags: --quick (1 s runs, 10,000 streams), --strom PATH (default build/strom).
+ * Flags: --quick (1 s runs, 10,000 streams), --only PART (lat.ack1, lat.sync, tput or
+ * lat.many, with only the baselines it needs; lat.many runs lat.ack1 too, its baseline),
+ * --streams N (for lat.many), --strom PATH (default build/strom). The node runs with Kafka off
+ * (its port may be taken on a shared machine).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -67,6 +73,7 @@ struct run {
     uint64_t lat_secs;
     uint64_t tput_secs;
     uint32_t many_streams;
+    const char *only; /* NULL: every part; else "lat.ack1", "lat.sync", "tput" or "lat.many" */
     struct bench b;
 };
 
@@ -284,7 +291,7 @@ static void node_start(struct run *r) {
         dup2(fd, 2);
         /* reads-max: the 100,000-stream run opens up to 1,024 subscriptions per connection. */
         execl(r->strom, r->strom, "node", "--data", data, "--listen", r->server, "--reads-max",
-              "4096", (char *)NULL);
+              "4096", "--kafka", "off", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -315,6 +322,58 @@ static void node_stop(struct run *r) {
     waitpid(r->node, NULL, 0);
 }
 
+/* CPU time and context switches of the node's processes (the supervisor's children), from
+ * /proc: what the node spends on a workload, a figure that a busy machine disturbs less than
+ * latency. */
+struct usage {
+    double cpu_us;
+    double switches;
+};
+
+static double proc_field(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
+    char line[256];
+    double v = 0;
+    size_t n = strlen(key);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, key, n) == 0) {
+            v += strtod(line + n, NULL);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return v;
+}
+
+static struct usage node_usage(const struct run *r) {
+    struct usage u = {0};
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)r->node, (int)r->node);
+    FILE *f = fopen(path, "r");
+    int pid;
+    while (f != NULL && fscanf(f, "%d", &pid) == 1) {
+        unsigned long ut = 0, st = 0;
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE *sf = fopen(path, "r");
+        /* After "pid (comm) ", fields 3..: utime and stime are fields 14 and 15. */
+        if (sf != NULL && fscanf(sf, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                                 &ut, &st) == 2) {
+            u.cpu_us += (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+        }
+        if (sf != NULL) {
+            fclose(sf);
+        }
+        snprintf(path, sizeof path, "/proc/%d/status", pid);
+        u.switches += proc_field(path, "voluntary_ctxt_switches:") +
+                      proc_field(path, "nonvoluntary_ctxt_switches:");
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return u;
+}
+
 /* --- latency: 1 producer -> subscribers ------------------------------------------------------ */
 
 struct lat_ack;
@@ -336,6 +395,7 @@ struct lat {
     struct lat_ack *acks; /* total of them */
     struct hist deliver;  /* send-to-deliver, from the scheduled time */
     struct hist publish;  /* send-to-ack, from the scheduled time */
+    struct hist late;     /* this program's own lateness: queued minus scheduled time */
 };
 
 static void lat_path(const struct lat *l, uint64_t stream, char *out, size_t cap) {
@@ -416,6 +476,9 @@ static void lat_queue(struct lat *l, uint64_t now) {
         if (err) {
             die("an append could not be queued");
         }
+        if (lat_sched(l, l->next) >= l->t_start + l->warm_ns) {
+            hist_record(&l->late, now_ns() - lat_sched(l, l->next));
+        }
         l->next += n;
     }
 }
@@ -485,10 +548,13 @@ static void lat_prepare(struct lat *l) {
  * streams, at ack; adds name.* (deliver) and pub_name.* (ack) against baseline. */
 static void lat_run(struct run *r, const char *name, const char *pub_name, const char *prefix,
                     uint32_t streams, uint32_t ack, const char *baseline) {
+    char late[64];
+    snprintf(late, sizeof late, "%s.send_late", name);
     struct lat *l = calloc(1, sizeof *l);
     *l = (struct lat){.r = r, .ack = ack, .streams = streams, .prefix = prefix};
     hist_reset(&l->deliver);
     hist_reset(&l->publish);
+    hist_reset(&l->late);
     l->prod = open_client(r, "bench-producer");
     lat_prepare(l);
     l->period_ns = NS_PER_S / 10000;
@@ -497,6 +563,7 @@ static void lat_run(struct run *r, const char *name, const char *pub_name, const
     l->acks = calloc(l->total, sizeof l->acks[0]);
     l->t_start = now_ns() + 50 * 1000 * 1000;
     uint64_t give_up = lat_sched(l, l->total) + 20 * NS_PER_S;
+    struct usage u0 = node_usage(r);
     for (uint64_t now = now_ns(); now < give_up; now = now_ns()) {
         if (l->next == l->total && l->acked + l->errors >= l->total && l->delivered >= l->total) {
             break;
@@ -511,11 +578,17 @@ static void lat_run(struct run *r, const char *name, const char *pub_name, const
                 (unsigned long long)l->delivered, (unsigned long long)l->total,
                 (unsigned long long)l->acked, (unsigned long long)l->errors);
     }
-    char lost[64];
-    snprintf(lost, sizeof lost, "%s.lost", name);
-    add(r, lost, (double)(l->total - l->delivered), "msgs", NULL);
+    struct usage u1 = node_usage(r);
+    char fig[64];
+    snprintf(fig, sizeof fig, "%s.lost", name);
+    add(r, fig, (double)(l->total - l->delivered), "msgs", NULL);
+    snprintf(fig, sizeof fig, "%s.node_cpu", name);
+    add(r, fig, (u1.cpu_us - u0.cpu_us) / (double)l->total, "us/msg", NULL);
+    snprintf(fig, sizeof fig, "%s.node_switches", name);
+    add(r, fig, (u1.switches - u0.switches) / (double)l->total, "/msg", NULL);
     if (bench_add_hist(&r->b, name, &l->deliver, "us", 1000, baseline) != STROM_OK ||
-        bench_add_hist(&r->b, pub_name, &l->publish, "us", 1000, NULL) != STROM_OK) {
+        bench_add_hist(&r->b, pub_name, &l->publish, "us", 1000, NULL) != STROM_OK ||
+        bench_add_hist(&r->b, late, &l->late, "us", 1000, NULL) != STROM_OK) {
         die("cannot add the latency figures");
     }
     for (uint32_t i = 0; i < l->subc_count; i++) {
@@ -599,10 +672,16 @@ static void run_init(struct run *r, int argc, char **argv) {
             r->lat_secs = 1;
             r->tput_secs = 1;
             r->many_streams = 10000;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            r->only = argv[++i];
+        } else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) {
+            r->many_streams = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--strom") == 0 && i + 1 < argc) {
             r->strom = argv[++i];
         } else {
-            die("usage: bench_node [--quick] [--strom PATH]");
+            die("usage: bench_node [--quick] [--only lat.ack1|lat.sync|tput|lat.many] [--streams "
+                "N] "
+                "[--strom PATH]");
         }
     }
     snprintf(r->dir, sizeof r->dir, "build/bench-node.XXXXXX");
@@ -613,24 +692,45 @@ static void run_init(struct run *r, int argc, char **argv) {
     bench_init(&r->b);
 }
 
+/* Whether the run includes part name (--only). */
+static bool part(const struct run *r, const char *name) {
+    return r->only == NULL || strcmp(r->only, name) == 0;
+}
+
 int main(int argc, char **argv) {
     static struct run r;
     run_init(&r, argc, argv);
     signal(SIGPIPE, SIG_IGN);
+    /* This program sleeps until each message's scheduled time; the default timer slack (50 us)
+     * would make it send late by up to that, and the lateness counts in every latency figure
+     * (they start at the scheduled time). 1 ns: wake when asked. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     baseline_rtt(&r);
-    baseline_throughput(&r);
-    baseline_disk(&r);
-    const struct bench_figure *rtt = bench_find(&r.b, "tcp.rtt.p50");
-    const struct bench_figure *fs = bench_find(&r.b, "disk.fdatasync.p50");
-    add(&r, "floor.sync.p50", rtt->value + fs->value, "us", NULL);
+    if (part(&r, "tput")) {
+        baseline_throughput(&r);
+    }
+    if (part(&r, "lat.sync") || part(&r, "tput")) {
+        baseline_disk(&r);
+        const struct bench_figure *rtt = bench_find(&r.b, "tcp.rtt.p50");
+        const struct bench_figure *fs = bench_find(&r.b, "disk.fdatasync.p50");
+        add(&r, "floor.sync.p50", rtt->value + fs->value, "us", NULL);
+    }
     node_start(&r);
-    lat_run(&r, "lat.ack1", "pub.ack1", "lat-ack1", 1, 1 | STROM_NO_SYNC, "tcp.rtt");
-    lat_run(&r, "lat.sync", "pub.sync", "lat-sync", 1, STROM_ACK_DEFAULT, "floor.sync");
-    tput_run(&r, "tput.ack1", "/bench/tput-ack1", 1 | STROM_NO_SYNC, "tcp.throughput");
-    tput_run(&r, "tput.sync", "/bench/tput-sync", STROM_ACK_DEFAULT, "disk.write");
-    char many[32];
-    snprintf(many, sizeof many, "lat.%uk", r.many_streams / 1000);
-    lat_run(&r, many, "pub.many", "lat-many", r.many_streams, 1 | STROM_NO_SYNC, "lat.ack1");
+    if (part(&r, "lat.ack1") || part(&r, "lat.many")) {
+        lat_run(&r, "lat.ack1", "pub.ack1", "lat-ack1", 1, 1 | STROM_NO_SYNC, "tcp.rtt");
+    }
+    if (part(&r, "lat.sync")) {
+        lat_run(&r, "lat.sync", "pub.sync", "lat-sync", 1, STROM_ACK_DEFAULT, "floor.sync");
+    }
+    if (part(&r, "tput")) {
+        tput_run(&r, "tput.ack1", "/bench/tput-ack1", 1 | STROM_NO_SYNC, "tcp.throughput");
+        tput_run(&r, "tput.sync", "/bench/tput-sync", STROM_ACK_DEFAULT, "disk.write");
+    }
+    if (part(&r, "lat.many")) {
+        char many[32];
+        snprintf(many, sizeof many, "lat.%uk", r.many_streams / 1000);
+        lat_run(&r, many, "pub.many", "lat-many", r.many_streams, 1 | STROM_NO_SYNC, "lat.ack1");
+    }
     node_stop(&r);
     bench_print(&r.b, stdout);
     char cmd[300];

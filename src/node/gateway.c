@@ -371,7 +371,8 @@ static void conn_read(struct gateway *gw, struct gw_conn *c) {
             }
         }
         size_t got = 0;
-        strom_err err = io_sock_recv(gw->io, c->fd, c->in + c->in_len, c->in_cap - c->in_len, &got);
+        size_t room = c->in_cap - c->in_len;
+        strom_err err = io_sock_recv(gw->io, c->fd, c->in + c->in_len, room, &got);
         if (err == STROM_ERR_AGAIN) {
             break;
         }
@@ -381,6 +382,9 @@ static void conn_read(struct gateway *gw, struct gw_conn *c) {
         }
         c->in_len += (uint32_t)got;
         conn_parse(gw, c);
+        if (got < room) {
+            break; /* the socket is empty: no second call to hear AGAIN (the poller is level) */
+        }
     }
 }
 

@@ -94,7 +94,11 @@ struct ring_header {
     /* Readers set their bit, the writer clears the bits it wakes. */
     uint64_t waiting_mask; /* bit i: the reader of slot i asked to be woken */
     uint32_t data_seq;     /* futex word: the writer adds 1 when it wakes readers */
-    uint8_t pad2[116];
+    uint32_t pad_seq;
+    /* Readers that sleep on the futex (ring_reader_wait) set their bit while they do: the
+     * writer makes the futex call only for them (readers with an event are signalled). */
+    uint64_t futex_mask;
+    uint8_t pad2[104];
     /* The writer sets writer_waiting, the reader that wakes it clears it. */
     uint32_t writer_waiting; /* 1: the writer waits for space */
     uint32_t space_seq;      /* futex word: a reader adds 1 when it wakes the writer */
@@ -152,6 +156,7 @@ struct ring_writer {
     int wake_fds[RING_READERS_MAX]; /* events to signal for waiting readers, by slot, or -1 */
     uint64_t full_count;            /* claims refused with AGAIN */
     uint64_t wake_count;            /* times the writer woke readers */
+    uint64_t futex_wake_count;      /* of which with a futex call (a reader slept on it) */
 };
 
 /* A reader's process-local state. */

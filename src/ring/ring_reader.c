@@ -193,6 +193,7 @@ strom_err ring_reader_wait(struct ring_reader *r, uint64_t timeout_ns) {
         /* The sequence before the request, as in ring_writer_wait. */
         uint32_t seq = __atomic_load_n(&h->data_seq, __ATOMIC_SEQ_CST);
         __atomic_fetch_or(&h->waiting_mask, bit, __ATOMIC_SEQ_CST);
+        __atomic_fetch_or(&h->futex_mask, bit, __ATOMIC_SEQ_CST); /* after the waiting bit */
         if (reader_available(r)) {
             err = STROM_OK;
             break;
@@ -208,5 +209,6 @@ strom_err ring_reader_wait(struct ring_reader *r, uint64_t timeout_ns) {
     if ((__atomic_load_n(&h->waiting_mask, __ATOMIC_RELAXED) & bit) != 0) {
         __atomic_fetch_and(&h->waiting_mask, ~bit, __ATOMIC_SEQ_CST);
     }
+    __atomic_fetch_and(&h->futex_mask, ~bit, __ATOMIC_SEQ_CST);
     return err;
 }
