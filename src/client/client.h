@@ -179,6 +179,7 @@ struct strom_client {
     uint32_t sub_generation[CLIENT_SUBS_MAX];
     uint32_t subs_high;     /* slots [subs_high, CLIENT_SUBS_MAX) are free */
     bool credit_dirty;      /* some subscription has credit to grant */
+    bool resume_needed;     /* some subscription may lack its read on this connection */
     strom_sub *dispatching; /* the subscription whose callback runs, or NULL */
 
     /* Scratch for encoding a message set (request.c) and for the headers of a delivered message
