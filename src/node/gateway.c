@@ -605,8 +605,18 @@ static bool durable_moved(const struct gateway *gw) {
 
 /* Asks to be woken (doorbell, node log, request ring room) and says whether to sleep at all. */
 static bool gw_arm(struct gateway *gw) {
-    __atomic_store_n(&gw->counters->armed, 1, __ATOMIC_SEQ_CST);
-    bool ready = ring_reader_arm(&gw->log_head) || durable_moved(gw);
+    /* The doorbell only when something here waits for a durable position: sync answers, the
+     * sync cursor behind the head (sync subscribers), catch-up reads waiting for a commit, or
+     * the Kafka protocol (its fetches wait for high watermarks). Otherwise every sync of a
+     * commit (up to a thousand a second with fsync:always) woke this process for nothing. */
+    bool doorbell = sync_wait_total(gw) > 0 || gw->catchup_waiting || gw->kafka != NULL ||
+                    (gw->live_sync_reads > 0 && gw->log_sync.cursor < gw->log_head.cursor);
+    bool ready = false;
+    if (doorbell) {
+        __atomic_store_n(&gw->counters->armed, 1, __ATOMIC_SEQ_CST);
+        ready = durable_moved(gw);
+    }
+    ready = ring_reader_arm(&gw->log_head) || ready;
     if (gw->requests_full) {
         ready |= ring_writer_arm(&gw->requests, 4096);
     }

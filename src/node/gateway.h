@@ -220,9 +220,10 @@ struct gateway {
     uint32_t read_free;
     uint32_t *catchup; /* indices of reads in catch-up mode */
     uint32_t catchup_len;
-    bool catchup_more;    /* a read in catch-up could go on at once (the turn budget ran out) */
-    bool catchup_waiting; /* a read in catch-up waits for its commit to write */
-    uint32_t *live_heads; /* hash of stream id -> first live read (open addressing of ids) */
+    bool catchup_more;        /* a read in catch-up could go on at once (the turn budget ran out) */
+    bool catchup_waiting;     /* a read in catch-up waits for its commit to write */
+    uint32_t live_sync_reads; /* live reads at level sync (they follow the sync cursor) */
+    uint32_t *live_heads;     /* hash of stream id -> first live read (open addressing of ids) */
     uint64_t *live_keys;
     uint32_t live_slots;
     uint8_t *scratch;       /* frame_bytes_max + 4096: a batch read from a store */

@@ -111,6 +111,7 @@ static void live_add(struct gateway *gw, struct gw_read *r) {
     gw->live_keys[i] = r->stream_id + 1;
     gw->live_heads[i] = r->index;
     r->mode = GW_READ_LIVE;
+    gw->live_sync_reads += r->sync ? 1 : 0;
 }
 
 static void live_remove(struct gateway *gw, struct gw_read *r) {
@@ -124,6 +125,8 @@ static void live_remove(struct gateway *gw, struct gw_read *r) {
     }
     *link = r->live_next;
     r->live_next = READ_NONE;
+    strom_assert(!r->sync || gw->live_sync_reads > 0);
+    gw->live_sync_reads -= r->sync ? 1 : 0;
     if (gw->live_heads[i] == READ_NONE) {
         live_slot_delete(gw, i);
     }

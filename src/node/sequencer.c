@@ -512,7 +512,6 @@ static void seq_log(struct sequencer *s, const char *type) {
 /* Sleeps until a request arrives or SEQUENCER_IDLE_WAIT_NS pass. */
 static void seq_idle(struct sequencer *s) {
     int ev = s->shm->sequencer_event;
-    io_event_drain(s->io, ev);
     bool ready = false;
     for (uint32_t g = 0; g < s->gateways; g++) {
         ready |= ring_reader_arm(&s->requests[g]);
@@ -520,6 +519,12 @@ static void seq_idle(struct sequencer *s) {
     if (!ready) {
         uint32_t bits = 0;
         io_fd_wait(s->io, ev, IO_POLL_IN, SEQUENCER_IDLE_WAIT_NS, &bits);
+        /* Drained only when it woke us: draining before every sleep cost a read that mostly
+         * found nothing. A signal left over (we found a request without sleeping) makes the
+         * next wait return at once, and is drained then. */
+        if (bits & IO_POLL_IN) {
+            io_event_drain(s->io, ev);
+        }
     }
 }
 
