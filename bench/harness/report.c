@@ -44,6 +44,7 @@ enum report_metric {
     M_PUB_MSGS,
     M_MSGS,
     M_MBS,
+    M_CPU,
     M_COUNT
 };
 
@@ -66,6 +67,8 @@ static const struct {
     [M_PUB_MSGS] = {"pub_msgs_s", "pub.msgs", "msg/s", "acked", true},
     [M_MSGS] = {"deliver_msgs_s", "msgs", "msg/s", "delivered", true},
     [M_MBS] = {"deliver_mb_s", "mbs", "MB/s", "delivered", true},
+    /* added by scripts/bench-peers.sh, which knows the server's processes */
+    [M_CPU] = {"server_cpu_us_msg", "cpu", "us/msg", "server CPU", false},
 };
 
 /* The system every other is compared with: its column comes first, its ratios follow. */
