@@ -225,6 +225,22 @@ stop_server() {
   rm -rf "$server_dir"
 }
 
+# stop_server_begin: asks the server started last to stop (TERM) without waiting for it: a strom
+# node takes about 2 s to stop, which overlaps the next server's start. stop_server_end, called
+# before the next run is measured, waits for it (KILL after 5 s) and removes its store, so no
+# run shares the machine with a server that is going away.
+stopping_pid="" stopping_dir=""
+stop_server_begin() {
+  kill -TERM "$pid" 2>/dev/null
+  stopping_pid=$pid stopping_dir=$server_dir
+}
+stop_server_end() {
+  [ -n "$stopping_pid" ] || return 0
+  stop_pid "$stopping_pid"
+  rm -rf "$stopping_dir"
+  stopping_pid="" stopping_dir=""
+}
+
 # run_workload SYSTEM WORKLOAD ROW: one run against the server started last. Appends to
 # $work/runs.ssim.
 # cpu_ticks PID: the CPU time (user and system, in clock ticks) used so far by PID and its
@@ -274,11 +290,15 @@ run_suite() {
   if [ $quick -eq 0 ]; then
     while read -r workload row; do
       for system in $systems; do
-        start_server "$system" "$row" || continue
+        start_server "$system" "$row"
+        local started_ok=$?
+        stop_server_end
+        [ $started_ok -eq 0 ] || continue
         run_workload "$system" "$workload" "$row"
-        stop_server
+        stop_server_begin
       done
     done < <($bench list)
+    stop_server_end
     return
   fi
   for system in $systems; do
