@@ -513,13 +513,13 @@ static bool report_target_line(const struct report_entry *strom, const struct re
             e->system, sv, pv);
     bool met = false;
     if (!e->ok) {
-        fprintf(out, "%-7s %s%-5g %s\n", "-", sign, t, "no ratio: the peer cannot run it");
+        fprintf(out, "%-8s %s%-5g %s\n", "-", sign, t, "no ratio: the peer cannot run it");
     } else if (!e->has[m] || !strom->has[m] || e->value[m] <= 0) {
-        fprintf(out, "%-7s %s%-5g %s\n", "-", sign, t, "no ratio: the peer measured nothing");
+        fprintf(out, "%-8s %s%-5g %s\n", "-", sign, t, "no ratio: the peer measured nothing");
     } else {
         double r = strom->value[m] / e->value[m];
         met = metrics[m].higher_better ? r >= t : r <= t;
-        fprintf(out, "%-7.3g %s%-5g %s%s\n", r, sign, t, met ? "met" : "MISSED",
+        fprintf(out, "%-8.3g %s%-5g %s%s\n", r, sign, t, met ? "met" : "MISSED",
                 e->unsent > 0 ? " (the peer fell behind the rate)" : "");
     }
     return met;
@@ -530,7 +530,7 @@ static bool report_target_line(const struct report_entry *strom, const struct re
 static void report_targets(const struct report *rp, FILE *out) {
     uint32_t met = 0, lines = 0;
     fprintf(out, "\n== targets: strom's ratio to each peer, within one workload and row\n");
-    fprintf(out, "%-13s %-7s %-17s %-11s %11s %11s   %-7s %-7s %s\n", "workload", "row", "metric",
+    fprintf(out, "%-13s %-7s %-17s %-11s %11s %11s   %-8s %-7s %s\n", "workload", "row", "metric",
             "peer", "strom", "peer", "ratio", "target", "verdict");
     for (uint32_t i = 0; i < rp->count; i++) {
         const struct report_entry *g = &rp->entries[i];
