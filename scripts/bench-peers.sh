@@ -218,17 +218,11 @@ start_server() {
   fi
 }
 
-# stop_server: stops the server started last and removes its store (thousands of NATS stream
-# directories take seconds to remove; better between runs than all at the end).
-stop_server() {
-  stop_pid "$pid"
-  rm -rf "$server_dir"
-}
-
 # stop_server_begin: asks the server started last to stop (TERM) without waiting for it: a strom
 # node takes about 2 s to stop, which overlaps the next server's start. stop_server_end, called
-# before the next run is measured, waits for it (KILL after 5 s) and removes its store, so no
-# run shares the machine with a server that is going away.
+# before the next run is measured, waits for it (KILL after 5 s) and removes its store (thousands
+# of NATS stream directories take seconds to remove: better between runs than all at the end),
+# so no run shares the machine with a server that is going away.
 stopping_pid="" stopping_dir=""
 stop_server_begin() {
   kill -TERM "$pid" 2>/dev/null
@@ -304,13 +298,17 @@ run_suite() {
   for system in $systems; do
     for row in memory disk; do
       grep -q " $row\$" <<<"$($bench list)" || continue
-      start_server "$system" "$row" || continue
+      start_server "$system" "$row"
+      local started_ok=$?
+      stop_server_end
+      [ $started_ok -eq 0 ] || continue
       while read -r workload; do
         run_workload "$system" "$workload" "$row"
       done < <($bench list | awk -v row="$row" '$2 == row { print $1 }')
-      stop_server
+      stop_server_begin
     done
   done
+  stop_server_end
 }
 
 # columns FILE: the numbers of the data columns (2...) that hold at least one value, so that a
