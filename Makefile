@@ -26,7 +26,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 override CFLAGS := $(CFLAGS_ALL) $(OPT) $(SANFLAGS) $(CFLAGS)
 LDFLAGS += $(SANFLAGS) -rdynamic
-LDLIBS := -lzstd -llz4 -lsnappy -lz -lm
+LDLIBS := -lzstd -llz4 -lsnappy -lz -luring -lm
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 BASE_SRC := $(shell find src/base -name '*.c' | sort)

@@ -57,11 +57,22 @@ struct io_iov {
     size_t len;
 };
 
+/* An asynchronous fdatasync (io_file_datasync_start): the caller owns it and keeps it in place,
+ * untouched, until done; io_file_datasync_wait sets done and result. */
+struct io_sync {
+    int fd;
+    bool done;        /* the sync finished (result holds its outcome) */
+    strom_err result; /* once done: STROM_OK, or the error file_datasync would have returned */
+};
+
 /* The most pieces one io_sock_send takes (IOV_MAX is 1024 on Linux; we stay well below). */
 #define IO_IOV_MAX 64
 
 /* The largest region io_shm_create makes (64 GiB): a bound, not a target. */
 #define IO_SHM_BYTES_MAX ((size_t)1 << 36)
+
+/* The most asynchronous fdatasyncs one io has in flight. */
+#define IO_SYNCS_MAX 8
 
 /* A poller or socket wait without a deadline. */
 #define IO_TIMEOUT_INFINITE UINT64_MAX
@@ -228,6 +239,20 @@ struct io_vtable {
      * returns an error (a partial write is an error: what reached the file is unspecified). */
     strom_err (*file_pwritev)(struct io *io, int fd, const struct io_iov *iov, uint32_t iov_count,
                               uint64_t off);
+
+    /* --- Files, asynchronous sync (appended by the commit) ------------------------------------
+     * Starts an fdatasync of fd that runs while the caller goes on (Linux: io_uring's
+     * IORING_OP_FSYNC with IORING_FSYNC_DATASYNC, run by the kernel's own workers). It covers
+     * every write to fd that returned before the call, as file_datasync would; *s is set up here
+     * and must stay in place until io_file_datasync_wait reports it done. Several may be in
+     * flight (at most IO_SYNCS_MAX); they may finish in any order. An implementation may run the
+     * sync at once and return it done. Errors (nothing started): LIMIT (IO_SYNCS_MAX in flight),
+     * NO_MEMORY, IO. */
+    strom_err (*file_datasync_start)(struct io *io, int fd, struct io_sync *s);
+    /* Waits up to timeout_ns (0: do not wait) until s is done, collecting on the way every other
+     * started sync that finishes (their done and result are set too). STROM_OK also when the
+     * time ran out (s->done says which); errors only for a wait that failed (IO). */
+    strom_err (*file_datasync_wait)(struct io *io, struct io_sync *s, uint64_t timeout_ns);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -409,6 +434,25 @@ static inline strom_err io_shm_unmap(struct io *io, void *addr, size_t bytes) {
 static inline strom_err io_file_pwritev(struct io *io, int fd, const struct io_iov *iov,
                                         uint32_t iov_count, uint64_t off) {
     return io->vt->file_pwritev(io, fd, iov, iov_count, off);
+}
+/* For an implementation without asynchronous syncs: file_datasync_start that syncs at once and
+ * returns s done, and the file_datasync_wait that goes with it (s is always done). */
+static inline strom_err io_sync_run_now(struct io *io, int fd, struct io_sync *s) {
+    *s = (struct io_sync){.fd = fd, .done = true, .result = io->vt->file_datasync(io, fd)};
+    return STROM_OK;
+}
+static inline strom_err io_sync_wait_done(struct io *io, struct io_sync *s, uint64_t timeout_ns) {
+    (void)io;
+    (void)s;
+    (void)timeout_ns;
+    return STROM_OK;
+}
+static inline strom_err io_file_datasync_start(struct io *io, int fd, struct io_sync *s) {
+    return io->vt->file_datasync_start(io, fd, s);
+}
+static inline strom_err io_file_datasync_wait(struct io *io, struct io_sync *s,
+                                              uint64_t timeout_ns) {
+    return s->done ? STROM_OK : io->vt->file_datasync_wait(io, s, timeout_ns);
 }
 
 #endif

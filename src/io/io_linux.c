@@ -1,9 +1,11 @@
 /*
  * io_linux.c: the production io (see io.h), a thin layer over Linux syscalls.
  *
- * Each call retries EINTR and maps errno onto strom_err. Nothing here keeps state: ctx is NULL.
- * The one exception is the table of caught-signal flags: a signal handler can reach nothing but
- * a global, and it only ever sets a volatile sig_atomic_t there.
+ * Each call retries EINTR and maps errno onto strom_err. Nothing here keeps state but two things:
+ * the table of caught-signal flags (a signal handler can reach nothing but a global, and it only
+ * ever sets a volatile sig_atomic_t there), and the io_uring of the asynchronous fdatasyncs,
+ * made at the first io_file_datasync_start of a process and kept in ctx (struct linux_ctx, owned
+ * by the process that made it: a child forked afterwards makes its own).
  */
 #include "io/io.h"
 
@@ -11,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,6 +144,96 @@ static strom_err linux_file_datasync(struct io *io, int fd) {
         rc = fdatasync(fd);
     } while (rc < 0 && errno == EINTR);
     return rc == 0 ? STROM_OK : strom_err_from_errno(errno);
+}
+
+static uint64_t clock_ns(clockid_t clock);
+
+/* The io_uring of the asynchronous syncs (see the top of the file). */
+struct linux_ctx {
+    struct io_uring ring;
+    pid_t pid;         /* the process that made the ring */
+    uint32_t inflight; /* syncs started and not yet collected */
+    bool usable;       /* false: io_uring could not be set up; syncs run at once */
+};
+
+/* The calling process's ring, made on first use; NULL when there is no memory. */
+static struct linux_ctx *linux_ctx_get(struct io *io) {
+    struct linux_ctx *x = io->ctx;
+    if (x != NULL && x->pid == getpid()) {
+        return x;
+    }
+    /* None yet, or the parent's (inherited by fork): a ring of our own. The parent's stays
+     * mapped; the child never touches it. */
+    x = calloc(1, sizeof *x); /* once per process */
+    if (x == NULL) {
+        return NULL;
+    }
+    x->pid = getpid();
+    x->usable = io_uring_queue_init(IO_SYNCS_MAX, &x->ring, 0) == 0;
+    io->ctx = x;
+    return x;
+}
+
+static strom_err linux_file_datasync_start(struct io *io, int fd, struct io_sync *s) {
+    struct linux_ctx *x = linux_ctx_get(io);
+    if (x == NULL) {
+        return STROM_ERR_NO_MEMORY;
+    }
+    if (!x->usable) {
+        return io_sync_run_now(io, fd, s); /* a kernel or sandbox without io_uring */
+    }
+    struct io_uring_sqe *sqe = x->inflight < IO_SYNCS_MAX ? io_uring_get_sqe(&x->ring) : NULL;
+    if (sqe == NULL) {
+        return STROM_ERR_LIMIT;
+    }
+    *s = (struct io_sync){.fd = fd};
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data(sqe, s);
+    int rc;
+    do {
+        rc = io_uring_submit(&x->ring);
+    } while (rc == -EINTR);
+    if (rc != 1) {
+        return rc < 0 ? strom_err_from_errno(-rc) : STROM_ERR_IO;
+    }
+    x->inflight++;
+    return STROM_OK;
+}
+
+/* Marks the sync of every finished completion done. */
+static void linux_syncs_collect(struct linux_ctx *x) {
+    struct io_uring_cqe *cqe = NULL;
+    while (io_uring_peek_cqe(&x->ring, &cqe) == 0 && cqe != NULL) {
+        struct io_sync *done = io_uring_cqe_get_data(cqe);
+        done->result = cqe->res == 0 ? STROM_OK : strom_err_from_errno(-cqe->res);
+        done->done = true;
+        io_uring_cqe_seen(&x->ring, cqe);
+        strom_assert(x->inflight > 0);
+        x->inflight--;
+        cqe = NULL;
+    }
+}
+
+static strom_err linux_file_datasync_wait(struct io *io, struct io_sync *s, uint64_t timeout_ns) {
+    struct linux_ctx *x = io->ctx;
+    strom_assert(x != NULL && x->usable); /* s was started here */
+    linux_syncs_collect(x);
+    uint64_t now = timeout_ns > 0 ? clock_ns(CLOCK_MONOTONIC) : 0;
+    uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+    strom_err err = STROM_OK;
+    while (!s->done && !err && now < deadline) {
+        uint64_t left = deadline - now;
+        struct __kernel_timespec ts = {.tv_sec = (long long)(left / 1000000000u),
+                                       .tv_nsec = (long long)(left % 1000000000u)};
+        struct io_uring_cqe *cqe = NULL;
+        int rc = io_uring_wait_cqe_timeout(&x->ring, &cqe, &ts);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN) {
+            err = strom_err_from_errno(-rc);
+        }
+        linux_syncs_collect(x);
+        now = clock_ns(CLOCK_MONOTONIC);
+    }
+    return err;
 }
 
 static strom_err linux_file_size(struct io *io, int fd, uint64_t *size_out) {
@@ -863,6 +957,8 @@ static const struct io_vtable linux_vtable = {
     .shm_create = linux_shm_create,
     .shm_unmap = linux_shm_unmap,
     .file_pwritev = linux_file_pwritev,
+    .file_datasync_start = linux_file_datasync_start,
+    .file_datasync_wait = linux_file_datasync_wait,
 };
 
 void io_linux_init(struct io *io) {

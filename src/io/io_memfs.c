@@ -684,6 +684,8 @@ static const struct io_vtable memfs_vtable = {
     .sleep_ns = memfs_sleep_ns,
     .log_write = memfs_log_write,
     .file_pwritev = memfs_file_pwritev,
+    .file_datasync_start = io_sync_run_now, /* at once: the model has no time for it to take */
+    .file_datasync_wait = io_sync_wait_done,
 };
 
 /* --- the public side ------------------------------------------------------------------------ */

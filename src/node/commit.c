@@ -194,9 +194,14 @@ static void commit_ring_gateways(struct commit *k) {
     }
 }
 
-/* Publishes everything read so far as durable: streams first, then the position. */
-static void commit_publish(struct commit *k, bool release) {
-    for (uint32_t i = 0; i < k->dirty_count; i++) {
+_Static_assert(COMMIT_SYNCS_MAX >= 1 && COMMIT_SYNCS_MAX <= STORE_SYNCS_INFLIGHT_MAX,
+               "the store takes that many syncs in flight");
+
+/* Publishes dirty[0, count) and the node log up to position as durable: streams first, then the
+ * position; releases the node log up to there when release. */
+static void commit_publish_upto(struct commit *k, uint32_t count, uint64_t position, bool release) {
+    strom_assert(count <= k->dirty_count && position <= k->log.cursor);
+    for (uint32_t i = 0; i < count; i++) {
         const struct commit_dirty *d = &k->dirty[i];
         struct node_stream *st = registry_stream(&k->registry, d->stream_id);
         __atomic_store_n(&st->durable_timestamp_ns, d->timestamp_ns, __ATOMIC_RELAXED);
@@ -205,19 +210,37 @@ static void commit_publish(struct commit *k, bool release) {
             __atomic_store_n(&st->durable_next, d->next_offset, __ATOMIC_RELEASE);
         }
     }
-    k->dirty_count = 0;
-    uint64_t pos = k->log.cursor;
-    if (pos > __atomic_load_n(&k->counters->durable_position, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&k->counters->durable_position, pos, __ATOMIC_SEQ_CST);
+    /* The batches of the syncs still in flight move down (bounded: COMMIT_DIRTY_MAX). */
+    memmove(k->dirty, k->dirty + count, (k->dirty_count - count) * sizeof k->dirty[0]);
+    k->dirty_count -= count;
+    for (uint32_t i = 0; i < k->sync_count; i++) {
+        k->syncs[i].dirty_end -= count;
+    }
+    if (position > __atomic_load_n(&k->counters->durable_position, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&k->counters->durable_position, position, __ATOMIC_SEQ_CST);
         commit_ring_gateways(k);
     }
-    if (release && pos > k->log.committed) {
-        strom_err err = ring_reader_commit(&k->log);
+    if (release && position > k->log.committed) {
+        strom_err err = ring_reader_commit_at(&k->log, position);
         strom_assert(err == STROM_OK); /* the supervisor never takes a commit's slot away */
     }
 }
 
-/* Store sync, then publish and release the node log. */
+/* Publishes everything read so far as durable. */
+static void commit_publish(struct commit *k, bool release) {
+    commit_publish_upto(k, k->dirty_count, k->log.cursor, release);
+}
+
+/* Counts a sync that took took_ns in the counters page. */
+static void commit_count_sync(struct commit *k, uint64_t took_ns) {
+    k->counters->syncs++;
+    k->counters->sync_ns_total += took_ns;
+    k->counters->sync_ns_max =
+        took_ns > k->counters->sync_ns_max ? took_ns : k->counters->sync_ns_max;
+}
+
+/* Store sync of everything, then publish and release the node log (the syncs in flight are
+ * collected by store_sync on the way). */
 static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     uint64_t t0 = io_clock_monotonic_ns(k->io);
     uint64_t file_durable_pos = 0;
@@ -236,10 +259,8 @@ static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
         return err;
     }
     k->no_space = false;
-    uint64_t took = io_clock_monotonic_ns(k->io) - t0;
-    k->counters->syncs++;
-    k->counters->sync_ns_total += took;
-    k->counters->sync_ns_max = took > k->counters->sync_ns_max ? took : k->counters->sync_ns_max;
+    commit_count_sync(k, io_clock_monotonic_ns(k->io) - t0);
+    k->sync_count = 0;
     k->pending_bytes = 0;
     k->pending_since_ns = 0;
     k->last_sync_ns = now_ns;
@@ -247,6 +268,73 @@ static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     __atomic_store_n(&k->counters->file_durable_pos, file_durable_pos, __ATOMIC_RELEASE);
     commit_publish(k, true);
     return STROM_OK;
+}
+
+/* Collects the syncs that finished (waiting up to timeout_ns for the oldest) and publishes what
+ * each covers. */
+static strom_err commit_collect(struct commit *k, uint64_t timeout_ns) {
+    if (k->sync_count == 0) {
+        return STROM_OK;
+    }
+    uint64_t durable = 0;
+    strom_err err = store_sync_collect(k->store, timeout_ns, &durable);
+    if (err) {
+        k->failed = true;
+        return err;
+    }
+    uint32_t done = 0;
+    uint64_t now = io_clock_monotonic_ns(k->io);
+    while (done < k->sync_count && k->syncs[done].store_end <= durable) {
+        commit_count_sync(k, now - k->syncs[done].started_ns);
+        done++;
+    }
+    if (done == 0) {
+        return STROM_OK;
+    }
+    uint64_t position = k->syncs[done - 1].log_position;
+    uint32_t dirty_end = k->syncs[done - 1].dirty_end;
+    k->sync_count -= done;
+    memmove(k->syncs, k->syncs + done, k->sync_count * sizeof k->syncs[0]);
+    if (k->sync_count == 0 && k->pending_bytes == 0) {
+        /* Nothing of ours was read since: what was read is durable as far as we are concerned. */
+        position = k->log.cursor;
+        dirty_end = k->dirty_count;
+    }
+    __atomic_store_n(&k->counters->file_durable_pos, durable, __ATOMIC_RELEASE);
+    commit_publish_upto(k, dirty_end, position, true);
+    return STROM_OK;
+}
+
+/* Starts a store sync of what was appended since the last one, without waiting for it. */
+static strom_err commit_sync_start(struct commit *k, uint64_t now_ns) {
+    strom_assert(k->sync_count < COMMIT_SYNCS_MAX);
+#ifdef STROM_SIM_PLANTS
+    if (SIM_PLANT(ACK_BEFORE_SYNC)) {
+        commit_publish(k, false); /* planted bug: durable before the fdatasync (sim/plant.h) */
+    }
+#endif
+    uint64_t t0 = io_clock_monotonic_ns(k->io);
+    uint64_t covers = 0;
+    strom_err err = store_sync_start(k->store, &covers);
+    if (err == STROM_ERR_NO_SPACE) {
+        k->no_space = true; /* nothing lost: try again once there is room */
+        return STROM_OK;
+    }
+    if (err) {
+        k->failed = true;
+        return err;
+    }
+    k->no_space = false;
+    k->syncs[k->sync_count++] = (struct commit_sync){.log_position = k->log.cursor,
+                                                     .store_end = covers,
+                                                     .dirty_end = k->dirty_count,
+                                                     .started_ns = t0};
+    k->pending_bytes = 0;
+    k->pending_since_ns = 0;
+    k->last_sync_ns = now_ns;
+    /* A store that synced at once (a checkpoint was due, or an io without asynchronous syncs)
+     * is collected here. */
+    return commit_collect(k, 0);
 }
 
 /* Appends one batch of ours. Already-stored batches (read again after a restart) are skipped. */
@@ -365,16 +453,27 @@ static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
 
 strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
     strom_err err = commit_read(k, now_ns, read_out);
+    if (!err) {
+        err = commit_collect(k, 0);
+    }
     if (err) {
         return err;
     }
-    if (commit_sync_due(k, now_ns)) {
-        return commit_sync(k, now_ns);
+    if (k->config->fsync == NODE_FSYNC_NEVER) {
+        /* The watermark follows the appends; a store sync only to release node log space. */
+        if (commit_sync_due(k, now_ns)) {
+            return commit_sync(k, now_ns);
+        }
+        commit_publish(k, false);
+        return STROM_OK;
     }
-    if (k->config->fsync == NODE_FSYNC_NEVER || k->pending_bytes == 0) {
-        /* never: the watermark follows the appends. Nothing pending: what was read was not
-         * ours, and is durable as far as this commit is concerned. */
-        commit_publish(k, k->config->fsync != NODE_FSYNC_NEVER);
+    if (commit_sync_due(k, now_ns) && k->sync_count < COMMIT_SYNCS_MAX) {
+        return commit_sync_start(k, now_ns);
+    }
+    if (k->pending_bytes == 0 && k->sync_count == 0) {
+        /* Nothing pending: what was read was not ours, and is durable as far as this commit is
+         * concerned. */
+        commit_publish(k, true);
     }
     return STROM_OK;
 }
@@ -455,6 +554,10 @@ int commit_run(struct commit *k, struct io *io, const struct node_config *c,
         if (!err && k->no_space) {
             commit_log_no_space(k);
             io_sleep_ns(io, COMMIT_NO_SPACE_WAIT_NS);
+        } else if (!err && read == 0 && k->sync_count > 0) {
+            /* A sync runs: wait for it rather than for the node log, looking at the node log
+             * again now and then to write the next group meanwhile. */
+            err = commit_collect(k, COMMIT_SYNC_POLL_NS);
         } else if (!err && read == 0 && k->cmd_blocked) {
             /* The entry it waits at is in the ring already: ring_reader_wait would return at once
              * and the loop would spin until the /sys/cmd record is durable at its commit. */

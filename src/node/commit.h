@@ -10,13 +10,22 @@
  * It syncs by policy (config.h): `always` after every group of entries it could read at once
  * (group commit), `interval` once fsync_bytes are unsynced or fsync_us passed since the first
  * unsynced append, `never` leaves the watermark at what it appended and syncs only to release
- * node log space. After a sync it publishes, in this order: each synced stream's durable_next in
- * the registry, then its durable position in the counters page (every batch of its streams
- * before that node log position is on disk), then it releases the node log up to there and
- * rings the doorbell of every gateway that sleeps. The node log is released only up to what is
- * synced, so a commit that dies (or whose fdatasync fails: it exits and its store is reopened)
- * reads the unsynced entries again after its restart; batches its store already holds are
- * skipped (their offsets are below the stream's next offset in the store).
+ * node log space.
+ *
+ * Pipelined syncs (`always`, `interval`): a sync is started (store_sync_start) and the commit
+ * goes on reading and appending the next group while the disk works; up to COMMIT_SYNCS_MAX
+ * syncs are in flight, each remembering the node log position and the dirty batches it covers.
+ * They are collected oldest first (store_sync_collect), and each one collected publishes exactly
+ * what it covers, so a batch is published durable only after an fdatasync that started after it
+ * was written returned. A commit with nothing to read and a sync in flight waits for the sync (at
+ * most COMMIT_SYNC_POLL_NS, then it looks at the node log again), not for the node log. After a
+ * sync it publishes, in this order: each synced stream's durable_next in the registry, then its
+ * durable position in the counters page (every batch of its streams before that node log position
+ * is on disk), then it releases the node log up to there and rings the doorbell of every gateway
+ * that sleeps. The node log is released only up to what is synced, so a commit that dies (or whose
+ * fdatasync fails: it exits and its store is reopened) reads the unsynced entries again after its
+ * restart; batches its store already holds are skipped (their offsets are below the stream's next
+ * offset in the store).
  *
  * A restarted commit (the node's shared memory lived on) first makes the bytes of its store file
  * past the position its last successful sync made durable (file_durable_pos in its counters
@@ -51,6 +60,16 @@ struct store;
 #define COMMIT_CMD_WAIT_NS      100000u     /* poll interval while waiting for a /sys/cmd record */
 #define COMMIT_NO_SPACE_WAIT_NS 100000000u  /* pause before trying again on a full disk */
 #define COMMIT_RESYNC_BYTES     (64u << 10) /* a restarted commit rewrites its unsynced tail by */
+#define COMMIT_SYNCS_MAX        2u /* store syncs in flight at once (<= STORE_SYNCS_INFLIGHT_MAX) */
+#define COMMIT_SYNC_POLL_NS     200000u /* while a sync runs and nothing is read: look this often */
+
+/* A store sync in flight and what it makes durable once collected. */
+struct commit_sync {
+    uint64_t log_position; /* node log: the cursor when it started (entries before it) */
+    uint64_t store_end;    /* the store's end position then: durable once the store is past it */
+    uint32_t dirty_end;    /* dirty[0, dirty_end) are the batches it covers */
+    uint64_t started_ns;   /* monotonic, for the counters */
+};
 
 /* A batch appended and not yet published as durable. */
 struct commit_dirty {
@@ -79,6 +98,8 @@ struct commit {
     bool failed;               /* the store failed: exit so that it is reopened */
     bool no_space;             /* the disk is full: pause, then try the same again */
     bool no_space_logged;      /* said so in the log */
+    uint32_t sync_count;       /* syncs in flight, oldest first in syncs */
+    struct commit_sync syncs[COMMIT_SYNCS_MAX];
     uint32_t dirty_count;
     struct commit_dirty dirty[COMMIT_DIRTY_MAX];
 };

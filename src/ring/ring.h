@@ -314,6 +314,10 @@ strom_err ring_reader_check(struct ring_reader *r, const struct ring_entry *entr
  */
 strom_err ring_reader_commit(struct ring_reader *r);
 
+/* ring_reader_commit up to position (an entry boundary between the last commit and the cursor):
+ * for a reader that is done with the entries before it but not yet with those after. */
+strom_err ring_reader_commit_at(struct ring_reader *r, uint64_t position);
+
 /* An optional reader after OUT_OF_RANGE: moves cursor and slot to the current tail. */
 void ring_reader_rejoin(struct ring_reader *r);
 

@@ -133,17 +133,21 @@ strom_err ring_reader_check(struct ring_reader *r, const struct ring_entry *entr
 }
 
 strom_err ring_reader_commit(struct ring_reader *r) {
+    return ring_reader_commit_at(r, r->cursor);
+}
+
+strom_err ring_reader_commit_at(struct ring_reader *r, uint64_t position) {
     struct ring_slot *s = &r->ring.slots[r->slot];
-    strom_assert(r->cursor >= r->committed);
+    strom_assert(position >= r->committed && position <= r->cursor);
     if (__atomic_load_n(&s->claims, __ATOMIC_ACQUIRE) != r->claims ||
         __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != RING_SLOT_ACTIVE) {
         return STROM_ERR_NOT_FOUND;
     }
-    if (r->cursor != r->committed) {
+    if (position != r->committed) {
         /* Sequentially consistent, then writer_waiting: the reader's half of the handshake that
          * wakes a writer waiting for space (see writer_limit). */
-        __atomic_store_n(&s->position, r->cursor, __ATOMIC_SEQ_CST);
-        r->committed = r->cursor;
+        __atomic_store_n(&s->position, position, __ATOMIC_SEQ_CST);
+        r->committed = position;
         if (__atomic_load_n(&r->ring.header->writer_waiting, __ATOMIC_SEQ_CST) != 0) {
             ring_wake_writer(&r->ring);
         }

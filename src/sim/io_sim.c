@@ -601,6 +601,8 @@ static const struct io_vtable sim_vtable = {
     .shm_create = sim_shm_create,
     .shm_unmap = sim_shm_unmap,
     .file_pwritev = sim_file_pwritev,
+    .file_datasync_start = io_sync_run_now, /* sim_file_datasync at once, its delay included */
+    .file_datasync_wait = io_sync_wait_done,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

@@ -29,7 +29,12 @@
  * Records are appended at end; [written, end) is still in buf, [0, written) was handed to
  * pwrite, [0, durable) is on disk. A record never straddles written: the buffer is written out
  * whole before a record that does not fit, and a record larger than the buffer is written
- * directly. */
+ * directly.
+ * Asynchronous syncs (log_sync_start): up to STORE_SYNCS_MAX fdatasyncs in flight, each with the
+ * end it covers (the written position when it started), collected oldest first: durable moves
+ * to a sync's end only once it and every sync started before it succeeded, so a failure that
+ * the kernel reports to one of two overlapping syncs is never passed over. */
+#define STORE_SYNCS_MAX STORE_SYNCS_INFLIGHT_MAX
 struct store_log {
     struct io *io;
     int fd;                 /* the store file */
@@ -48,6 +53,10 @@ struct store_log {
     uint64_t preads;        /* counters */
     uint64_t pwrites;
     uint64_t syncs;
+    uint32_t sync_head;                      /* the oldest sync in flight */
+    uint32_t sync_count;                     /* syncs in flight */
+    uint64_t sync_end[STORE_SYNCS_MAX];      /* the end each covers */
+    struct io_sync sync_op[STORE_SYNCS_MAX]; /* their io state (stays in place) */
 };
 
 strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
@@ -61,8 +70,17 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
                      uint32_t *span_out);
 /* Writes the buffer out (pwrite). */
 strom_err log_flush(struct store_log *log);
-/* Flushes and fdatasyncs; durable becomes end. A failed fdatasync fails the log for good. */
+/* Flushes and fdatasyncs; durable becomes end. Collects the syncs in flight first. A failed
+ * fdatasync fails the log for good. */
 strom_err log_sync(struct store_log *log);
+/* Flushes and starts an fdatasync of everything appended (nothing when that is durable or
+ * covered by a sync in flight already). Errors: LIMIT (STORE_SYNCS_MAX in flight), those of
+ * log_flush, STORE_FAILED. */
+strom_err log_sync_start(struct store_log *log);
+/* Waits up to timeout_ns (0: not at all) for the oldest sync in flight and collects, oldest
+ * first, those that are done: durable moves to the end of each that succeeded. Errors:
+ * STORE_FAILED (one failed: the log fails for good). */
+strom_err log_sync_collect(struct store_log *log, uint64_t timeout_ns);
 /* Reads [pos, pos + len) from the file or the buffer; *got < len only at the end. */
 strom_err log_read(struct store_log *log, uint64_t pos, void *buf, size_t len, size_t *got);
 /* Reads the whole record at pos whose span is known, into buf (span bytes), and checks its

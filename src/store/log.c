@@ -163,14 +163,76 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
     return err;
 }
 
-strom_err log_sync(struct store_log *log) {
+/* The outcome of the oldest sync in flight, once it is done. */
+static strom_err log_sync_finish(struct store_log *log) {
+    struct io_sync *op = &log->sync_op[log->sync_head];
+    strom_assert(log->sync_count > 0 && op->done);
+    uint64_t end = log->sync_end[log->sync_head];
+    log->sync_head = (log->sync_head + 1) % STORE_SYNCS_MAX;
+    log->sync_count--;
+    if (op->result != STROM_OK) {
+        log->failed = true; /* never retried, as in log_sync */
+    }
+    if (!log->failed && end > log->durable) {
+        log->durable = end;
+    }
+    return log->failed ? STROM_ERR_STORE_FAILED : STROM_OK;
+}
+
+strom_err log_sync_collect(struct store_log *log, uint64_t timeout_ns) {
+    strom_err err = STROM_OK;
+    while (log->sync_count > 0) {
+        struct io_sync *op = &log->sync_op[log->sync_head];
+        err = io_file_datasync_wait(log->io, op, timeout_ns);
+        if (err != STROM_OK || !op->done) {
+            break; /* a wait that failed leaves the sync in flight: the caller exits */
+        }
+        timeout_ns = 0; /* only the oldest is waited for */
+        strom_err sync_err = log_sync_finish(log);
+        err = err ? err : sync_err;
+    }
+    return log->failed ? STROM_ERR_STORE_FAILED : err;
+}
+
+strom_err log_sync_start(struct store_log *log) {
     if (log->failed) {
         return STROM_ERR_STORE_FAILED;
+    }
+    uint64_t covered = log->durable;
+    if (log->sync_count > 0) {
+        covered = log->sync_end[(log->sync_head + log->sync_count - 1) % STORE_SYNCS_MAX];
+    }
+    if (covered == log->end) {
+        return STROM_OK; /* nothing new */
+    }
+    if (log->sync_count == STORE_SYNCS_MAX) {
+        return STROM_ERR_LIMIT;
+    }
+    strom_err err = log_flush(log);
+    uint32_t at = (log->sync_head + log->sync_count) % STORE_SYNCS_MAX;
+    if (err == STROM_OK) {
+        err = io_file_datasync_start(log->io, log->fd, &log->sync_op[at]);
+    }
+    if (err == STROM_OK) {
+        log->syncs++;
+        log->sync_end[at] = log->end;
+        log->sync_count++;
+    }
+    return err;
+}
+
+strom_err log_sync(struct store_log *log) {
+    strom_err err = STROM_OK;
+    while (err == STROM_OK && log->sync_count > 0) {
+        err = log_sync_collect(log, IO_TIMEOUT_INFINITE); /* every one, not only the oldest */
+    }
+    if (err) {
+        return log->failed ? STROM_ERR_STORE_FAILED : err;
     }
     if (log->durable == log->end) {
         return STROM_OK; /* nothing new: no fdatasync */
     }
-    strom_err err = log_flush(log);
+    err = log_flush(log);
     if (err) {
         return err;
     }

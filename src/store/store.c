@@ -550,6 +550,33 @@ strom_err store_sync(struct store *s, uint64_t *durable_pos_out) {
     return err;
 }
 
+strom_err store_sync_start(struct store *s, uint64_t *covers_out) {
+    strom_err err = STROM_OK;
+    if (s->opt.read_only) {
+        *covers_out = s->log.durable;
+    } else if (checkpoint_due(s, true)) {
+        /* A checkpoint needs everything before it durable and nothing after: the one place where
+         * the pipeline drains. The checkpoint's own records follow the durable position. */
+        err = store_sync(s, covers_out);
+    } else {
+        err = log_sync_start(&s->log);
+        *covers_out = s->log.end;
+    }
+    return err;
+}
+
+strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *durable_pos_out) {
+    strom_err err = s->opt.read_only ? STROM_OK : log_sync_collect(&s->log, timeout_ns);
+    if (durable_pos_out != NULL) {
+        *durable_pos_out = s->log.durable;
+    }
+    return err;
+}
+
+uint32_t store_syncs_inflight(const struct store *s) {
+    return s->log.sync_count;
+}
+
 uint64_t store_durable_pos(const struct store *s) {
     return s->log.durable;
 }
@@ -690,6 +717,10 @@ strom_err store_close(struct store *s) {
 }
 
 void store_discard(struct store *s) {
+    /* The syncs in flight point into s: let them finish first (their outcome does not matter). */
+    for (uint32_t i = 0; i < STORE_SYNCS_MAX && s->log.sync_count > 0; i++) {
+        (void)log_sync_collect(&s->log, IO_TIMEOUT_INFINITE);
+    }
     (void)io_file_close(s->io, s->log.fd);
     store_free(s);
 }

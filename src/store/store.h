@@ -50,6 +50,7 @@ enum {
     STORE_BATCH_BYTES_MAX_DEFAULT = 16 << 20,   /* payload of one batch */
     STORE_PATH_BYTES_MAX = 4096,                /* a file path, with its NUL */
     STORE_DATA_FILE_NAME_BYTES_MAX = 32,        /* the file name inside a directory */
+    STORE_SYNCS_INFLIGHT_MAX = 2,               /* store_sync_start: syncs in flight at once */
 };
 #define STORE_DATA_FILE_NAME                 "strom.store" /* the file store_open uses inside a directory */
 #define STORE_CHECKPOINT_INTERVAL_NS_DEFAULT UINT64_C(1000000000)
@@ -131,6 +132,27 @@ strom_err store_append(struct store *s, const struct store_append *a, uint64_t *
  * returns its refreshed position.
  */
 strom_err store_sync(struct store *s, uint64_t *durable_pos_out);
+
+/*
+ * The pipelined form of store_sync, for a writer that appends on while the disk syncs: starts an
+ * fdatasync of every append so far and returns without waiting (io_file_datasync_start; at most
+ * STORE_SYNCS_INFLIGHT_MAX in flight). store_sync_collect then waits up to timeout_ns (0: not at
+ * all) for the oldest and collects, oldest first, those that finished: the durable position moves
+ * to the end each one covered, and only once every sync started before it succeeded. *covers_out
+ * gets the position the started sync makes durable: once store_sync_collect reports a durable
+ * position at or past it, every append before the call is on disk. When a checkpoint is due,
+ * store_sync_start is store_sync (it waits, drains the syncs in flight and writes the
+ * checkpoint, whose records follow *covers_out), since a checkpoint needs everything before it
+ * durable.
+ * store_sync, store_checkpoint and store_close collect the syncs in flight before their own.
+ * Errors: store_sync_start: LIMIT (two in flight), NO_SPACE, STORE_FAILED, those of store_sync
+ * when it checkpoints; store_sync_collect: STORE_FAILED (a sync failed: as for store_sync). A
+ * read-only store does nothing.
+ */
+strom_err store_sync_start(struct store *s, uint64_t *covers_out);
+strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *durable_pos_out);
+/* Syncs started and not yet collected. */
+uint32_t store_syncs_inflight(const struct store *s);
 
 /* Syncs and writes a checkpoint now, if anything changed since the last one (or always when
  * force). Errors as store_sync. */

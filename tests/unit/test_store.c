@@ -453,6 +453,60 @@ Test(store, directory_paths) {
     io_memfs_destroy(fs);
 }
 
+/* Pipelined syncs on the Linux io (io_uring): two in flight while appends go on, a third refused,
+ * durable only as far as what was collected covers, everything there after a reopen; a store
+ * discarded with syncs in flight waits for them. */
+Test(store, linux_pipelined_syncs) {
+    char dir[] = "/tmp/strom-store-sync-XXXXXX";
+    cr_assert(mkdtemp(dir) != NULL);
+    struct io io;
+    io_linux_init(&io);
+    struct store_options o;
+    model_options(&o);
+    struct store *s = NULL;
+    cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
+    struct model *m = model_new(4, 3);
+    struct rng r;
+    rng_init(&r, 5);
+    uint64_t covers[3] = {0};
+    uint32_t limited = 0;
+    for (int round = 0; round < 50; round++) {
+        uint64_t before = store_durable_pos(s);
+        for (int k = 0; k < 2; k++) {
+            model_append_random(m, s, &r, 4, 5, 3000);
+            uint64_t end = store_end_pos(s);
+            cr_assert_eq(store_sync_start(s, &covers[k]), STROM_OK);
+            cr_assert_geq(covers[k], end, "it covers every append before it");
+        }
+        cr_assert_leq(store_syncs_inflight(s), 2);
+        model_append_random(m, s, &r, 4, 5, 3000);
+        if (store_syncs_inflight(s) == 2) {
+            /* Refused, or a checkpoint was due: then it synced everything at once. */
+            strom_err err = store_sync_start(s, &covers[2]);
+            cr_assert(err == STROM_ERR_LIMIT || (err == STROM_OK && store_syncs_inflight(s) == 0),
+                      "%s", strom_errname(err));
+            limited += err == STROM_ERR_LIMIT;
+        }
+        cr_assert_geq(store_durable_pos(s), before);
+        uint64_t durable = 0;
+        do {
+            cr_assert_eq(store_sync_collect(s, IO_TIMEOUT_INFINITE, &durable), STROM_OK);
+        } while (store_syncs_inflight(s) > 0);
+        cr_assert_geq(durable, covers[1]);
+    }
+    cr_assert_gt(limited, 10, "two syncs were in flight at once: %u", limited);
+    cr_assert_eq(store_sync_start(s, &covers[0]), STROM_OK);
+    store_discard(s); /* waits for the sync in flight */
+    cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
+    model_check_all(m, s);
+    cr_assert_eq(store_close(s), STROM_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rmdir(dir), 0);
+    free(m);
+}
+
 /* The Linux pwritev loop: pieces of every size, written and read back through a real file. */
 Test(store, linux_pwritev) {
     char path[] = "/tmp/strom-pwritev-XXXXXX";

@@ -567,6 +567,48 @@ Test(store_faults, failed_fdatasync_is_final) {
     io_memfs_destroy(x.fs);
 }
 
+/* Two pipelined syncs where the first fails and the second succeeds (the kernel reports an error
+ * to one fsync only): the durable position never moves past the failure, the store fails for
+ * good, and after a crash exactly what was synced before is there. */
+Test(store_faults, failed_pipelined_sync_is_final) {
+    struct fsx x;
+    fsx_init(&x, 53);
+    struct store_options o;
+    model_options(&o);
+    struct store *s = open_ok(&x, &o);
+    struct model *m = model_new(3, 2);
+    for (int i = 0; i < 40; i++) {
+        model_append(m, s, (uint32_t)(i % 3), 1, 300);
+    }
+    uint64_t covers = 0;
+    uint64_t durable = 0;
+    cr_assert_eq(store_sync_start(s, &covers), STROM_OK);
+    cr_assert_eq(store_sync_collect(s, IO_TIMEOUT_INFINITE, &durable), STROM_OK);
+    cr_assert_eq(durable, covers);
+    struct model *synced = malloc(sizeof *synced);
+    memcpy(synced, m, sizeof *m);
+    model_append(m, s, 0, 1, 300);
+    io_memfs_fail_datasync(x.fs, 1);
+    cr_assert_eq(store_sync_start(s, &covers), STROM_OK); /* the memfs runs it at once: fails */
+    model_append(m, s, 1, 1, 300);
+    cr_assert_eq(store_sync_start(s, &covers), STROM_OK); /* succeeds */
+    cr_assert_eq(store_syncs_inflight(s), 2);
+    uint64_t after = 0;
+    cr_assert_eq(store_sync_collect(s, 0, &after), STROM_ERR_STORE_FAILED);
+    cr_assert_eq(after, durable, "a later success does not cover an earlier failure");
+    cr_assert_eq(store_syncs_inflight(s), 0);
+    cr_assert_eq(store_sync_start(s, &covers), STROM_ERR_STORE_FAILED, "no retry of fsync");
+    cr_assert_eq(store_sync(s, NULL), STROM_ERR_STORE_FAILED);
+    cr_assert_eq(store_close(s), STROM_OK);
+    io_memfs_crash(x.fs, IO_MEMFS_CRASH_DROP);
+    s = open_ok(&x, &o);
+    model_check_all(synced, s);
+    cr_assert_eq(store_close(s), STROM_OK);
+    free(synced);
+    free(m);
+    io_memfs_destroy(x.fs);
+}
+
 /* --- reclaim --------------------------------------------------------------------------------- */
 
 Test(store_reclaim, drops_before_a_position_and_frees_space) {
