@@ -478,6 +478,10 @@ strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
     return STROM_OK;
 }
 
+strom_err commit_wait_sync(struct commit *k, uint64_t timeout_ns) {
+    return commit_collect(k, timeout_ns);
+}
+
 strom_err commit_flush(struct commit *k, uint64_t now_ns) {
     return commit_sync(k, now_ns);
 }
@@ -557,7 +561,7 @@ int commit_run(struct commit *k, struct io *io, const struct node_config *c,
         } else if (!err && read == 0 && k->sync_count > 0) {
             /* A sync runs: wait for it rather than for the node log, looking at the node log
              * again now and then to write the next group meanwhile. */
-            err = commit_collect(k, COMMIT_SYNC_POLL_NS);
+            err = commit_wait_sync(k, COMMIT_SYNC_POLL_NS);
         } else if (!err && read == 0 && k->cmd_blocked) {
             /* The entry it waits at is in the ring already: ring_reader_wait would return at once
              * and the loop would spin until the /sys/cmd record is durable at its commit. */

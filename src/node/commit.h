@@ -114,6 +114,11 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
  * process). */
 strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out);
 
+/* Waits up to timeout_ns for the oldest store sync in flight, and publishes what the syncs that
+ * finished cover (commit_turn only collects those that finished already). OK at once when none
+ * is in flight. Errors: STORE_FAILED (a sync failed: fatal for the process). */
+strom_err commit_wait_sync(struct commit *k, uint64_t timeout_ns);
+
 /* Syncs whatever is pending and publishes it (at a stop, or when forced). */
 strom_err commit_flush(struct commit *k, uint64_t now_ns);
 
