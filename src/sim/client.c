@@ -216,7 +216,7 @@ static void cl_connect(struct cl *cl) {
 /* --- producers ---------------------------------------------------------------------------------
  */
 
-static void producer_send(struct cl *cl, uint64_t seq, uint64_t rid) {
+static void producer_send(struct cl *cl, uint64_t seq, uint64_t rid, uint8_t ack) {
     struct sim_clients *c = cl->all;
     struct cl_producer *p = &cl->p;
     const struct cl_batch *b = &p->batches[seq];
@@ -234,7 +234,7 @@ static void producer_send(struct cl *cl, uint64_t seq, uint64_t rid) {
     const char *path = sim_model_path(c->m, cl->stream);
     struct proto_append a = {.path = path,
                              .path_len = (uint32_t)strlen(path),
-                             .ack = 1,
+                             .ack = ack,
                              .sync = b->sync != 0,
                              .producer_id = p->producer_id,
                              .sequence = seq,
@@ -263,7 +263,7 @@ static void producer_pump(struct cl *cl) {
             cl->all->stats.retries += b->sends > 0;
             b->sends++;
             p->inflight++;
-            producer_send(cl, p->send_next, b->rid);
+            producer_send(cl, p->send_next, b->rid, b->ack);
             if (cl->state != CL_READY) {
                 return; /* the send broke the connection */
             }
@@ -297,7 +297,7 @@ static void producer_send_shuffled(struct cl *cl) {
         cl->all->stats.retries += b->sends > 0;
         b->sends++;
         p->inflight++;
-        producer_send(cl, pending[i], b->rid);
+        producer_send(cl, pending[i], b->rid, b->ack);
     }
     p->send_next = p->acked_below + p->depth < p->count ? p->acked_below + p->depth : p->count;
     p->rewind = true;
@@ -359,7 +359,11 @@ static void producer_make_batch(struct cl *cl) {
         p->batches[p->count] =
             (struct cl_batch){.count = 1 + (uint32_t)rng_below(rng, c->wl.batch_msgs_max),
                               .sync = rng_chance(rng, c->wl.sync_p),
+                              .ack = 1,
                               .state = B_NEW};
+        if (c->wl.ack0_p > 0 && rng_chance(rng, c->wl.ack0_p)) {
+            p->batches[p->count].ack = 0; /* no draw when the seed has none: runs as before */
+        }
         p->count++;
         c->stats.batches_made++;
         producer_pump(cl);
@@ -391,8 +395,12 @@ static void producer_maybe_probe(struct cl *cl) {
     p->probe_rid = cl->next_rid++;
     p->probe_seq = seq;
     p->probe_inside = inside;
-    sim_trace(c->w, "client.probe", cl->index, seq, inside);
-    producer_send(cl, seq, p->probe_rid);
+    /* Only when the seed draws levels above 1: no draw otherwise, so such seeds run as before. */
+    p->probe_ack = c->wl.ack_over_p > 0 && rng_chance(rng, c->wl.ack_over_p)
+                       ? (uint8_t)rng_range(rng, 2, UINT8_MAX)
+                       : p->batches[seq].ack;
+    sim_trace(c->w, "client.probe", cl->index, seq, inside | (uint64_t)p->probe_ack << 1);
+    producer_send(cl, seq, p->probe_rid, p->probe_ack);
 }
 
 static void producer_probe_answer(struct cl *cl, uint32_t error, uint64_t base, uint32_t count) {
@@ -400,7 +408,16 @@ static void producer_probe_answer(struct cl *cl, uint32_t error, uint64_t base, 
     struct cl_producer *p = &cl->p;
     const struct cl_batch *b = &p->batches[p->probe_seq];
     uint64_t now = sim_now_ns(c->w);
-    if (p->probe_inside) {
+    if (p->probe_ack > 1) {
+        c->stats.over_refused += error == STROM_ERR_UNSUPPORTED;
+        if (error != STROM_ERR_UNSUPPORTED) {
+            sim_model_fail(c->m, SIM_CHECK_PROTOCOL, cl->stream, b->base, base, now,
+                           "P%u/S%llu sent again at ack level %u got %s (offsets %llu+%u); one "
+                           "node must refuse a level above 1 with UNSUPPORTED",
+                           p->model_index, (unsigned long long)p->probe_seq, p->probe_ack,
+                           strom_errname(error), (unsigned long long)base, count);
+        }
+    } else if (p->probe_inside) {
         c->stats.probes_inside++;
         if (error != 0 || base != b->base || count != b->count) {
             sim_model_fail(c->m, SIM_CHECK_IDEMPOTENCE, cl->stream, b->base, base, now,

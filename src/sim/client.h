@@ -58,6 +58,9 @@ struct sim_workload {
     double create_p;       /* a producer creates its stream before appending */
     uint64_t credit_bytes; /* credit of a read */
     uint64_t read_gap_ns;  /* mean time between a reader's reads */
+    double ack0_p;         /* an append or read names ack level 0 (the node takes it as 1) */
+    double ack_over_p;     /* a duplicated request or a reader's read names a level above 1,
+                              which one node must refuse with UNSUPPORTED */
 };
 
 /* Counters of the clients. */
@@ -74,6 +77,7 @@ struct sim_client_stats {
     uint64_t reads;          /* reads opened */
     uint64_t connects;       /* connections opened */
     uint64_t creates;        /* create requests answered */
+    uint64_t over_refused;   /* appends and reads above ack level 1, refused */
 };
 
 struct sim_clients;

@@ -39,6 +39,7 @@ struct cl_batch {
     uint32_t count;
     uint32_t sends;
     uint8_t sync;
+    uint8_t ack;   /* the level it names: 0 or 1 */
     uint8_t state; /* enum cl_batch_state */
 };
 
@@ -57,6 +58,7 @@ struct cl_producer {
     uint64_t probe_rid; /* a duplicated request in flight, 0: none */
     uint64_t probe_seq;
     bool probe_inside;
+    uint8_t probe_ack;   /* above 1: the node must refuse the level */
     bool want_create;    /* create the stream before the first append */
     uint64_t create_rid; /* the create in flight, 0: none */
 };
@@ -64,6 +66,7 @@ struct cl_producer {
 struct cl_read {
     bool follow;
     bool sync;
+    uint8_t ack;   /* the level it names: 0 or 1, above 1 (a reader's: must be refused) */
     uint64_t from; /* of the read in flight */
     uint64_t to;
     uint64_t next;       /* next offset expected; UINT64_MAX: not known yet */

@@ -15,9 +15,11 @@
 #include "node/registry.h"
 #include "sim/client_internal.h"
 
-static void read_open(struct cl *cl, uint64_t from, uint64_t to, bool follow, bool sync) {
+static void read_open(struct cl *cl, uint64_t from, uint64_t to, bool follow, bool sync,
+                      uint8_t ack) {
     struct sim_clients *c = cl->all;
     struct cl_read *r = &cl->r;
+    r->ack = ack;
     const char *path = sim_model_path(c->m, cl->stream);
     r->rid = cl->next_rid++;
     r->from = from;
@@ -33,12 +35,17 @@ static void read_open(struct cl *cl, uint64_t from, uint64_t to, bool follow, bo
                            .from = from,
                            .to = to,
                            .follow = follow,
-                           .ack = 1,
+                           .ack = ack,
                            .sync = sync,
                            .credit_bytes = c->wl.credit_bytes};
     c->stats.reads++;
     sim_trace(c->w, "client.read", cl->index, from, sync);
     cl_send_frame(cl, PROTO_READ, r->rid, &q);
+}
+
+/* 0 or 1 (both level 1 on one node); draws only when the seed has level 0 at all. */
+static uint8_t read_level(struct sim_clients *c) {
+    return c->wl.ack0_p > 0 && rng_chance(sim_rng(c->w), c->wl.ack0_p) ? 0 : 1;
 }
 
 /* A reader's next read: a random stream, level and range. */
@@ -51,7 +58,11 @@ static void reader_open(struct cl *cl) {
     uint64_t from = pick == 0 ? 0 : pick == 3 ? UINT64_MAX : rng_below(rng, len + 2);
     uint64_t to =
         from != UINT64_MAX && rng_chance(rng, 0.5) ? from + 1 + rng_below(rng, 64) : UINT64_MAX;
-    read_open(cl, from, to, false, rng_chance(rng, c->wl.read_sync_p));
+    bool sync = rng_chance(rng, c->wl.read_sync_p);
+    uint8_t ack = c->wl.ack_over_p > 0 && rng_chance(rng, c->wl.ack_over_p)
+                      ? (uint8_t)rng_range(rng, 2, UINT8_MAX)
+                      : read_level(c);
+    read_open(cl, from, to, false, sync, ack);
 }
 
 static void subscriber_open(struct cl *cl) {
@@ -63,7 +74,7 @@ static void subscriber_open(struct cl *cl) {
         uint64_t pick = rng_below(rng, 3);
         r->next = pick == 0 ? 0 : pick == 1 ? rng_below(rng, len + 1) : len;
     }
-    read_open(cl, r->next, UINT64_MAX, true, r->sync);
+    read_open(cl, r->next, UINT64_MAX, true, r->sync, read_level(c));
 }
 
 void cl_read_ready(struct cl *cl) {
@@ -76,7 +87,7 @@ void cl_read_ready(struct cl *cl) {
         reader_open(cl);
     } else {
         cl->r.attempts++;
-        read_open(cl, 0, UINT64_MAX, false, true);
+        read_open(cl, 0, UINT64_MAX, false, true, read_level(cl->all));
     }
 }
 
@@ -163,6 +174,12 @@ void cl_read_deliver(struct cl *cl, const struct proto_frame *f) {
                        (unsigned long long)f->header.request_id, (unsigned long long)r->rid);
         return;
     }
+    if (r->ack > 1) {
+        sim_model_fail(
+            c->m, SIM_CHECK_PROTOCOL, cl->stream, d->base_offset, d->base_offset, sim_now_ns(c->w),
+            "a read at ack level %u got a deliver; one node must refuse a level above 1", r->ack);
+        return;
+    }
     const struct node_stream *st = deliver_stream(cl, d->stream_id);
     struct proto_msgs_iter it;
     proto_msgs_begin(&it, d->messages, d->messages_len, d->count);
@@ -237,6 +254,16 @@ static void read_ended(struct cl *cl, uint32_t error, bool has_next, uint64_t ne
             return;
         }
         read_later(cl, SIM_READ_RETRY_NS);
+    } else if (r->ack > 1) {
+        if (error == 0) {
+            sim_model_fail(c->m, SIM_CHECK_PROTOCOL, cl->stream, r->from, r->from, now,
+                           "a read at ack level %u ended without an error; one node must refuse "
+                           "a level above 1 with UNSUPPORTED",
+                           r->ack);
+            return;
+        }
+        c->stats.over_refused += error == STROM_ERR_UNSUPPORTED;
+        read_later(cl, 1 + rng_below(sim_rng(c->w), 2 * c->wl.read_gap_ns));
     } else {
         if (error == 0 && has_next && r->to == UINT64_MAX && r->next != UINT64_MAX &&
             next_offset != r->next) {

@@ -4,8 +4,9 @@
  * The seed decides everything (swarm testing): the node's configuration (gateways, commits, fsync
  * policy, window, ring sizes), the workload (producers, subscribers, readers, streams, batch
  * sizes, sync share, duplicated and reordered retries), the latencies, and which faults happen at
- * what rates (role crashes, node crashes with each disk crash mode, connection resets, a full
- * disk, failed fdatasyncs and pwrites, bit flips on read). Some seeds get few faults, some many.
+ * what rates (role crashes, node crashes with each disk crash mode, connection resets and drops, a
+ * full disk, failed fdatasyncs and pwrites, bit flips on read). Some seeds get few faults, some
+ * many.
  *
  * Phases: faults for `ticks` microseconds of simulated time (1 tick = 1 us); then faults stop
  * (the disk has room again, crashed processes come back) and producers make no new batches; the
@@ -66,6 +67,8 @@ struct sim_report {
     uint64_t node_crashes;
     uint64_t role_crashes;
     uint64_t conn_resets;
+    uint64_t conn_drops;   /* connections whose segments were dropped for a while */
+    uint64_t over_refused; /* appends and reads above ack level 1, refused as they must be */
     uint64_t disk_full;
     uint64_t sync_failures;
     uint64_t write_failures;

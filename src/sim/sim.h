@@ -21,8 +21,10 @@
  * fiber, sim_client_* calls) and a process. Bytes arrive in order after a delay drawn per send
  * from [net_delay_min_ns, net_delay_max_ns], never before the bytes sent earlier on the same
  * connection (TCP never reorders). A reset (sim_conn_reset) drops what is in flight and makes both
- * ends see CLOSED. Reordering and duplication are the client's business (retries over new
- * connections). Each direction buffers at most SIM_PIPE_BYTES: a full pipe is backpressure.
+ * ends see CLOSED. A drop (sim_conn_drop_random) loses a connection's segments for a while: they
+ * arrive late (retransmitted), or the connection times out. Reordering and duplication are the
+ * client's business (retries over new connections). Each direction buffers at most SIM_PIPE_BYTES:
+ * a full pipe is backpressure.
  *
  * Every decision is logged into a trace whose 64-bit hash identifies the run: the same seed and
  * driver give the same hash (make test compares two runs).
@@ -96,6 +98,7 @@ struct sim_stats {
     uint64_t node_crashes; /* nodes crashed */
     uint64_t conns;        /* connections made */
     uint64_t resets;       /* connections reset */
+    uint64_t drops;        /* connections whose segments were dropped for a while */
     uint64_t bytes_sent;   /* bytes accepted by sends */
     uint64_t spin_ns_max;  /* longest simulated time a process ran without blocking (preempted
                               again and again: it spins) */
@@ -208,6 +211,12 @@ void sim_conn_reset(struct sim_world *w, int fd);
 
 /* Resets a connection picked at random among the open ones; false when there is none. */
 bool sim_conn_reset_random(struct sim_world *w);
+
+/* Drops every segment of a connection picked at random among the open ones for drop_ns (> 0):
+ * what is sent meanwhile, and what was on its way, arrives once the drop ends (TCP sends it
+ * again; order kept), or, with then_reset, never: the connection times out then and both ends see
+ * CLOSED. Sends go on into the pipe until it is full (backpressure). False when there is none. */
+bool sim_conn_drop_random(struct sim_world *w, uint64_t drop_ns, bool then_reset);
 
 /* Number of open connections. */
 uint32_t sim_conn_count(const struct sim_world *w);

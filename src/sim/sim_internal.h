@@ -142,12 +142,13 @@ struct sim_pipe {
 
 struct sim_conn {
     bool used;
-    bool reset;             /* both ends see CLOSED; nothing more arrives */
-    bool accepted;          /* the listener handed out side 1 */
-    uint64_t gen;           /* bumped at every reuse: stale arrival timers are ignored */
-    int fd[2];              /* descriptors of the two ends, -1 when closed or not yet accepted */
-    int listener_fd;        /* where side 1 waits until accepted (-1 after) */
-    struct sim_pipe dir[2]; /* dir[s]: bytes written by side s */
+    bool reset;              /* both ends see CLOSED; nothing more arrives */
+    bool accepted;           /* the listener handed out side 1 */
+    uint64_t gen;            /* bumped at every reuse: stale arrival timers are ignored */
+    uint64_t stall_until_ns; /* segments are being dropped: nothing arrives before this time */
+    int fd[2];               /* descriptors of the two ends, -1 when closed or not yet accepted */
+    int listener_fd;         /* where side 1 waits until accepted (-1 after) */
+    struct sim_pipe dir[2];  /* dir[s]: bytes written by side s */
 };
 
 struct sim_trace_event {

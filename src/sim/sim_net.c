@@ -200,6 +200,11 @@ static void arrive(struct sim_world *w, void *arg, uint64_t data) {
     if (!c->used || (c->gen & 0xffffffu) != gen || c->reset) {
         return;
     }
+    if (w->now_ns < c->stall_until_ns) {
+        /* Dropped: TCP sends the segment again, and it arrives once the path carries packets. */
+        sim_timer_at(w, c->stall_until_ns, arrive, c, data);
+        return;
+    }
     struct sim_pipe *pp = &c->dir[side];
     if (end > pp->visible) {
         pp->visible = end;
@@ -649,6 +654,37 @@ bool sim_conn_reset_random(struct sim_world *w) {
         }
     }
     return false;
+}
+
+/* The end of a drop that TCP gives up on: the connection times out (both ends see CLOSED). */
+static void drop_timeout(struct sim_world *w, void *arg, uint64_t gen) {
+    struct sim_conn *c = arg;
+    if (c->used && c->gen == gen) {
+        conn_reset(w, c);
+    }
+}
+
+bool sim_conn_drop_random(struct sim_world *w, uint64_t drop_ns, bool then_reset) {
+    strom_assert(drop_ns > 0);
+    if (w->conn_count == 0) {
+        return false;
+    }
+    uint32_t pick = (uint32_t)rng_below(&w->rng, w->conn_count);
+    struct sim_conn *c = NULL;
+    for (uint32_t i = 0; i < SIM_CONNS_MAX && !c; i++) {
+        if (w->conns[i].used && pick-- == 0) {
+            c = &w->conns[i];
+        }
+    }
+    strom_assert(c != NULL);
+    uint64_t until = w->now_ns + drop_ns;
+    c->stall_until_ns = until > c->stall_until_ns ? until : c->stall_until_ns;
+    w->stats.drops++;
+    sim_trace(w, "conn.drop", (uint64_t)(c - w->conns), drop_ns, then_reset);
+    if (then_reset) {
+        sim_timer_at(w, until, drop_timeout, c, c->gen);
+    }
+    return true;
 }
 
 uint32_t sim_conn_count(const struct sim_world *w) {
