@@ -1,8 +1,8 @@
 /*
  * test_sim_core.c: the simulator's world (src/sim/sim.h) with small processes written for the
  * test: simulated time and sleeps, futex wake-ups and timeouts, TCP between processes and with a
- * driver-level client, pollers, events, crashes in the middle of a call, node crashes, preemption
- * of a busy loop, and the reproducibility of the trace hash.
+ * driver-level client, dropped segments, pollers, events, crashes in the middle of a call, node
+ * crashes, preemption of a busy loop, and the reproducibility of the trace hash.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -265,6 +265,48 @@ Test(sim_core, client_connection_echo_and_reset) {
     sim_run(w, 2000000); /* the server sees the error and closes its end */
     sim_client_close(w, fd);
     cr_assert_eq(sim_conn_count(w), 0);
+    sim_world_destroy(w);
+}
+
+/* Dropped segments arrive late, in order, once the drop ends; a drop that ends in a timeout
+ * resets the connection. */
+Test(sim_core, dropped_segments_arrive_late_or_time_out) {
+    struct sim_world *w;
+    cr_assert_eq(sim_world_create(5, &w), STROM_OK);
+    uint32_t node = sim_node_add(w, NULL);
+    struct echo e = {.port = 9000};
+    cr_assert_eq(io_event_create(sim_node_io(w, node), &e.stop_event), STROM_OK);
+    sim_proc_spawn(w, node, "echo", echo_main, &e);
+    sim_run(w, 1000);
+    struct client_state cs = {0};
+    int fd;
+    cr_assert_eq(sim_client_connect(w, node, 9000, client_notify, &cs, &fd), STROM_OK);
+    sim_run(w, 100000); /* accepted */
+    cr_assert(sim_conn_drop_random(w, 5000000, false), "the one connection");
+    size_t sent = 0;
+    cr_assert_eq(sim_client_send(w, fd, "ab", 2, &sent), STROM_OK);
+    cr_assert_eq(sim_client_send(w, fd, "cd", 2, &sent), STROM_OK);
+    char buf[16];
+    size_t got = 0;
+    sim_run(w, 4000000);
+    cr_assert_eq(sim_client_recv(w, fd, buf, sizeof buf, &got), STROM_ERR_AGAIN,
+                 "nothing passes while segments are dropped");
+    sim_run(w, 6000000);
+    cr_assert_eq(sim_client_recv(w, fd, buf, sizeof buf, &got), STROM_OK);
+    cr_assert_eq(got, 4);
+    cr_assert_eq(memcmp(buf, "abcd", 4), 0, "late but in order");
+    cr_assert(sim_conn_drop_random(w, 1000000, true));
+    cr_assert_eq(sim_client_send(w, fd, "ef", 2, &sent), STROM_OK);
+    sim_run(w, 6500000);
+    cr_assert_eq(sim_client_recv(w, fd, buf, sizeof buf, &got), STROM_ERR_AGAIN);
+    sim_run(w, 8000000);
+    cr_assert_eq(sim_client_recv(w, fd, buf, sizeof buf, &got), STROM_ERR_CLOSED,
+                 "the drop ended in a timeout");
+    struct sim_stats st;
+    sim_get_stats(w, &st);
+    cr_assert_eq(st.drops, 2);
+    cr_assert_eq(st.resets, 1);
+    sim_client_close(w, fd);
     sim_world_destroy(w);
 }
 
