@@ -316,14 +316,20 @@ static void producer_ready(struct cl *cl) {
         cl_send_frame(cl, PROTO_CREATE, p->create_rid, &cr);
         return;
     }
-    /* Not across a node crash: the first batch a rebuilt window sees past a gap starts it anew
-     * (producers.h), and an older one sent after it could never be applied; a client that
-     * reorders there loses liveness by its own doing. */
+    /* Only once W batches first sent since the last node crash (or since the start) are
+     * answered: the sequencer then knows the pair and its window is an ordinary one. A pair it
+     * does not know starts its window with whatever sequence comes first, and a window rebuilt
+     * at a node start applies a batch past a gap (producers.h); either way an older batch sent
+     * after it is refused as too old, though never applied (strom-sim seed 1111: the first
+     * batches of a producer were lost with a gateway and its retry came reordered). The node
+     * cannot tell such a pair from one it forgot; a producer must send its first batches in
+     * order (docs/simulation.md, Limits). */
     uint32_t pending = 0;
     for (uint64_t s = p->acked_below; s < p->count; s++) {
         pending += p->batches[s].state == B_NEW && p->batches[s].sends > 0;
     }
-    if (pending >= 2 && p->acked_below >= p->floor && rng_chance(sim_rng(c->w), c->wl.reorder_p)) {
+    if (pending >= 2 && p->acked_below >= p->floor + c->wl.window &&
+        rng_chance(sim_rng(c->w), c->wl.reorder_p)) {
         producer_send_shuffled(cl);
         return;
     }

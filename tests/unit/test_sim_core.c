@@ -232,13 +232,19 @@ static void client_notify(struct sim_world *w, void *arg, int fd) {
     ((struct client_state *)arg)->notified++;
 }
 
+/* A world from seed with one node that runs an echo server on e's port; returns the node. */
+static uint32_t echo_world(uint64_t seed, struct echo *e, struct sim_world **w) {
+    cr_assert_eq(sim_world_create(seed, w), STROM_OK);
+    uint32_t node = sim_node_add(*w, NULL);
+    cr_assert_eq(io_event_create(sim_node_io(*w, node), &e->stop_event), STROM_OK);
+    sim_proc_spawn(*w, node, "echo", echo_main, e);
+    return node;
+}
+
 Test(sim_core, client_connection_echo_and_reset) {
     struct sim_world *w;
-    cr_assert_eq(sim_world_create(3, &w), STROM_OK);
-    uint32_t node = sim_node_add(w, NULL);
     struct echo e = {.port = 9000};
-    cr_assert_eq(io_event_create(sim_node_io(w, node), &e.stop_event), STROM_OK);
-    sim_proc_spawn(w, node, "echo", echo_main, &e);
+    uint32_t node = echo_world(3, &e, &w);
     struct client_state cs = {0};
     int fd;
     cr_assert_eq(sim_client_connect(w, node, 9001, client_notify, &cs, &fd),
@@ -272,11 +278,8 @@ Test(sim_core, client_connection_echo_and_reset) {
  * resets the connection. */
 Test(sim_core, dropped_segments_arrive_late_or_time_out) {
     struct sim_world *w;
-    cr_assert_eq(sim_world_create(5, &w), STROM_OK);
-    uint32_t node = sim_node_add(w, NULL);
     struct echo e = {.port = 9000};
-    cr_assert_eq(io_event_create(sim_node_io(w, node), &e.stop_event), STROM_OK);
-    sim_proc_spawn(w, node, "echo", echo_main, &e);
+    uint32_t node = echo_world(5, &e, &w);
     sim_run(w, 1000);
     struct client_state cs = {0};
     int fd;
