@@ -181,6 +181,10 @@ static struct producer *producers_add(struct producers *p, uint64_t stream_id,
     st->stream_id = stream_id;
     st->producer_id = producer_id;
     st->last_used = ++h->clock;
+    /* It may be a pair whose window a node crash (a rebuild holds only a bounded tail of the
+     * stores) or an eviction lost: its acknowledged ack-1 batches may be gone as for a rebuilt
+     * window, so it gets the same allowance (producers.h; strom-sim seed 1989). */
+    st->recovered = h->window;
     bool found = false;
     /* Probe after the eviction: it may have shifted slots. */
     uint32_t slot = producers_probe(p, stream_id, producer_id, &found);

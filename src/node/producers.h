@@ -20,6 +20,9 @@
  * cannot tell whether a forgotten pair's batch was applied, so a retry from a pair not in the
  * table (evicted, or not rebuilt after a restart of the whole node) gets SEQUENCE_TOO_OLD, never
  * a second application.
+ * A pair that starts its window so may be one whose window a node crash or an eviction lost: it
+ * gets the allowance of a rebuilt window below (a batch past a gap is applied for its first W
+ * batches).
  * A window rebuilt from the stores when the whole node starts again (producers_mark_recovered)
  * holds only the batches that were durable; the producer may have had later batches acknowledged
  * at ack 1 that the crash took back, so its next sequence may lie beyond the window's, and the

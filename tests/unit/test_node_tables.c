@@ -227,6 +227,22 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
     cr_assert_eq(orig.base_offset, 51);
 }
 
+/* A pair the table does not hold may be one whose window a node crash lost (a rebuild folds only a
+ * bounded tail of the stores): it starts anywhere and accepts gaps for W batches too (strom-sim
+ * seed 1989: a producer stuck on OUT_OF_ORDER_SEQUENCE after a node crash took its ack-1 batch). */
+Test(producers, a_new_pair_accepts_gaps_for_w_batches) {
+    struct producers *p = producers_new(16, 2);
+    struct producer_batch orig;
+    cr_assert_eq(producers_check(p, 1, 2, 880, 1, &orig), STROM_OK, "starts anywhere");
+    record(p, 1, 2, 880, 1, 10);
+    cr_assert_eq(producers_check(p, 1, 2, 883, 1, &orig), STROM_OK, "881 and 882 were lost");
+    record(p, 1, 2, 883, 1, 11);
+    cr_assert_eq(producers_check(p, 1, 2, 885, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+                 "W batches later the window is an ordinary one");
+    cr_assert_eq(producers_check(p, 1, 2, 880, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, 10);
+}
+
 Test(producers, recording_is_idempotent_for_replays) {
     struct producers *p = producers_new(4, 5);
     record(p, 1, 1, 0, 3, 0);
