@@ -390,11 +390,23 @@ static void producer_maybe_probe(struct cl *cl) {
         !rng_chance(rng, c->wl.probe_p)) {
         return;
     }
-    uint64_t inside_lo = n - p->floor > w ? n - w : p->floor;
-    bool outside_ok = inside_lo > p->floor;
-    bool inside = !outside_ok || rng_chance(rng, 0.5);
+    /* The node may have applied batches past the answered ones: sent on a connection that broke,
+     * they can still come out of a gateway's request ring (strom-sim seed 2101). Its window ends
+     * at most at the newest batch ever sent, and at least at the last answered one. */
+    uint64_t hi = n - 1;
+    for (uint64_t s = n; s < p->count; s++) {
+        hi = p->batches[s].sends > 0 ? s : hi;
+    }
+    uint64_t inside_lo = hi + 1 - p->floor > w ? hi + 1 - w : p->floor;
+    uint64_t outside_hi = n - p->floor > w ? n - w : p->floor; /* below it: surely outside */
+    bool inside_ok = inside_lo <= n - 1;
+    bool outside_ok = outside_hi > p->floor;
+    if (!inside_ok && !outside_ok) {
+        return;
+    }
+    bool inside = inside_ok && (!outside_ok || rng_chance(rng, 0.5));
     uint64_t seq =
-        inside ? rng_range(rng, inside_lo, n - 1) : rng_range(rng, p->floor, inside_lo - 1);
+        inside ? rng_range(rng, inside_lo, n - 1) : rng_range(rng, p->floor, outside_hi - 1);
     if (p->batches[seq].state != B_ACKED) {
         return;
     }
