@@ -233,13 +233,13 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
 Test(producers, a_new_pair_accepts_gaps_for_w_batches) {
     struct producers *p = producers_new(16, 2);
     struct producer_batch orig;
-    cr_assert_eq(producers_check(p, 1, 2, 880, 1, &orig), STROM_OK, "starts anywhere");
+    cr_assert_eq(producers_check(p, 1, 2, 880, 1, false, &orig), STROM_OK, "starts anywhere");
     record(p, 1, 2, 880, 1, 10);
-    cr_assert_eq(producers_check(p, 1, 2, 883, 1, &orig), STROM_OK, "881 and 882 were lost");
+    cr_assert_eq(producers_check(p, 1, 2, 883, 1, false, &orig), STROM_OK, "881 and 882 were lost");
     record(p, 1, 2, 883, 1, 11);
-    cr_assert_eq(producers_check(p, 1, 2, 885, 1, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+    cr_assert_eq(producers_check(p, 1, 2, 885, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "W batches later the window is an ordinary one");
-    cr_assert_eq(producers_check(p, 1, 2, 880, 1, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(producers_check(p, 1, 2, 880, 1, false, &orig), STROM_ERR_EXISTS);
     cr_assert_eq(orig.base_offset, 10);
 }
 
