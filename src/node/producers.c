@@ -181,10 +181,11 @@ static struct producer *producers_add(struct producers *p, uint64_t stream_id,
     st->stream_id = stream_id;
     st->producer_id = producer_id;
     st->last_used = ++h->clock;
-    /* It may be a pair whose window a node crash (a rebuild holds only a bounded tail of the
-     * stores) or an eviction lost: its acknowledged ack-1 batches may be gone as for a rebuilt
-     * window, so it gets the same allowance (producers.h; strom-sim seed 1989). */
-    st->recovered = h->window;
+    /* After a start on stored data or an eviction, it may be a pair whose window the crash (a
+     * rebuild holds only a bounded tail of the stores) or the eviction lost: its acknowledged
+     * ack-1 batches may be gone as for a rebuilt window, so it gets the same allowance
+     * (producers.h; strom-sim seed 1989). */
+    st->recovered = h->windows_lost != 0 || h->evictions > 0 ? h->window : 0;
     bool found = false;
     /* Probe after the eviction: it may have shifted slots. */
     uint32_t slot = producers_probe(p, stream_id, producer_id, &found);
@@ -194,7 +195,8 @@ static struct producer *producers_add(struct producers *p, uint64_t stream_id,
     return st;
 }
 
-void producers_mark_recovered(struct producers *p) {
+void producers_mark_recovered(struct producers *p, bool data_found) {
+    p->header->windows_lost |= data_found ? 1 : 0;
     for (uint32_t i = 0; i < p->header->count; i++) {
         p->states[i].recovered = p->header->window;
     }

@@ -20,9 +20,10 @@
  * cannot tell whether a forgotten pair's batch was applied, so a retry from a pair not in the
  * table (evicted, or not rebuilt after a restart of the whole node) gets SEQUENCE_TOO_OLD, never
  * a second application.
- * A pair that starts its window so may be one whose window a node crash or an eviction lost: it
- * gets the allowance of a rebuilt window below (a batch past a gap is applied for its first W
- * batches).
+ * Once the node has started again on stored data, or has evicted a pair, a pair that starts its
+ * window so may be one whose window the crash or the eviction lost: it gets the allowance of a
+ * rebuilt window below (a batch past a gap is applied for its first W batches). On a node that
+ * has done neither, a new pair is new, and a gap is OUT_OF_ORDER_SEQUENCE.
  * A window rebuilt from the stores when the whole node starts again (producers_mark_recovered)
  * holds only the batches that were durable; the producer may have had later batches acknowledged
  * at ack 1 that the crash took back, so its next sequence may lie beyond the window's, and the
@@ -82,14 +83,15 @@ struct producer {
 
 /* At the start of the region. */
 struct producers_header {
-    uint64_t magic;       /* PRODUCERS_MAGIC once formatted */
-    uint32_t capacity;    /* pairs */
-    uint32_t window;      /* W, in [1, PRODUCER_WINDOW_MAX] */
-    uint32_t index_slots; /* power of two >= 2 x capacity */
-    uint32_t count;       /* states 0..count-1 are in use */
-    uint64_t clock;       /* counts checks and records: the recency of last_used */
-    uint64_t evictions;   /* pairs forgotten to make room */
-    uint64_t reserved[3];
+    uint64_t magic;        /* PRODUCERS_MAGIC once formatted */
+    uint32_t capacity;     /* pairs */
+    uint32_t window;       /* W, in [1, PRODUCER_WINDOW_MAX] */
+    uint32_t index_slots;  /* power of two >= 2 x capacity */
+    uint32_t count;        /* states 0..count-1 are in use */
+    uint64_t clock;        /* counts checks and records: the recency of last_used */
+    uint64_t evictions;    /* pairs forgotten to make room */
+    uint64_t windows_lost; /* 1 once the node started again on stored data (see above) */
+    uint64_t reserved[2];
 };
 _Static_assert(sizeof(struct producers_header) == 64, "header layout");
 
@@ -121,8 +123,9 @@ strom_err producers_check(struct producers *p, uint64_t stream_id, uint64_t prod
                           uint64_t sequence, uint32_t span, bool retry,
                           struct producer_batch *original_out);
 
-/* Marks every pair's window as rebuilt from the stores (see above). */
-void producers_mark_recovered(struct producers *p);
+/* Marks every pair's window as rebuilt from the stores (see above); data_found: the node started
+ * on stored data, so pairs it does not hold may have lost their windows. */
+void producers_mark_recovered(struct producers *p, bool data_found);
 
 /* Remembers an applied batch (after it is published), or one replayed in recovery; b->span >= 1
  * and b->count >= 1. */

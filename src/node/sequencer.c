@@ -491,7 +491,7 @@ strom_err sequencer_rebuild(struct sequencer *s) {
         }
     }
     /* The windows hold what was durable; ack-1 batches after it may be gone (producers.h). */
-    producers_mark_recovered(&s->producers);
+    producers_mark_recovered(&s->producers, records > 0);
     free(buf);
     s->counters->recovered_batches = records;
     return err;

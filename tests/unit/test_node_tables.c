@@ -211,7 +211,7 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
     for (uint64_t k = 0; k < 5; k++) {
         record(p, 1, 2, k, 1, 10 * k); /* folded from the store: 0..4 were durable */
     }
-    producers_mark_recovered(p);
+    producers_mark_recovered(p, true);
     cr_assert_eq(producers_check(p, 1, 2, 4, 1, false, &orig), STROM_ERR_EXISTS, "still a retry");
     cr_assert_eq(producers_check(p, 1, 2, 7, 1, false, &orig), STROM_OK, "5 and 6 were lost");
     record(p, 1, 2, 7, 1, 50);
@@ -227,12 +227,18 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
     cr_assert_eq(orig.base_offset, 51);
 }
 
-/* A pair the table does not hold may be one whose window a node crash lost (a rebuild folds only a
- * bounded tail of the stores): it starts anywhere and accepts gaps for W batches too (strom-sim
- * seed 1989: a producer stuck on OUT_OF_ORDER_SEQUENCE after a node crash took its ack-1 batch). */
+/* After a start on stored data, a pair the table does not hold may be one whose window the crash
+ * lost (a rebuild folds only a bounded tail of the stores): it starts anywhere and accepts gaps for
+ * W batches too (strom-sim seed 1989: a producer stuck on OUT_OF_ORDER_SEQUENCE after a node crash
+ * took its ack-1 batch). */
 Test(producers, a_new_pair_accepts_gaps_for_w_batches) {
     struct producers *p = producers_new(16, 2);
     struct producer_batch orig;
+    cr_assert_eq(producers_check(p, 1, 1, 0, 1, false, &orig), STROM_OK);
+    record(p, 1, 1, 0, 1, 0);
+    cr_assert_eq(producers_check(p, 1, 1, 2, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
+                 "on a node that never started on data, a new pair is new: a gap is refused");
+    producers_mark_recovered(p, true);
     cr_assert_eq(producers_check(p, 1, 2, 880, 1, false, &orig), STROM_OK, "starts anywhere");
     record(p, 1, 2, 880, 1, 10);
     cr_assert_eq(producers_check(p, 1, 2, 883, 1, false, &orig), STROM_OK, "881 and 882 were lost");
