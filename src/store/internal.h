@@ -220,6 +220,10 @@ enum {
     STORE_SCRATCH_BYTES = 64 << 10, /* reads of index, stream and trie records */
     STORE_WINDOW_BYTES = 1 << 20,   /* recovery's view of the file */
     STORE_CKPT_OVERHEAD_FACTOR = 4, /* data between checkpoints >= this x the last one */
+    /* A record that fails its checks is read this many times in all before it is called
+     * damaged: a bit flipped on the way from the disk must not pass for damage (at recovery, a
+     * stream record misread as damaged would make every later batch of it a gap). */
+    STORE_READ_TRIES = 3,
 };
 
 /* Checkpoint and reclaim state; owner store.c (recover.c sets it up at open). */

@@ -24,10 +24,10 @@ _Static_assert(sizeof(((struct store_cursor_level *)0)->span) / sizeof(uint32_t)
 
 enum { CURSOR_LEVELS = 2 };
 
-/* The children of the INDEX record e points at (e->level > 0), checked. */
-static strom_err index_read(struct store *s, uint64_t stream_id, const struct store_entry *e,
-                            struct store_entry *child, uint32_t *count_out,
-                            uint64_t *end_offset_out) {
+/* The children of the INDEX record e points at (e->level > 0), checked; read once. */
+static strom_err index_read_once(struct store *s, uint64_t stream_id, const struct store_entry *e,
+                                 struct store_entry *child, uint32_t *count_out,
+                                 uint64_t *end_offset_out) {
     struct store_rec_header h;
     struct store_index_head x;
     strom_err err = e->span <= STORE_SCRATCH_BYTES
@@ -59,6 +59,18 @@ static strom_err index_read(struct store *s, uint64_t stream_id, const struct st
     }
     *count_out = x.child_count;
     *end_offset_out = x.end_offset;
+    return err;
+}
+
+/* index_read_once, read again while it finds damage (STORE_READ_TRIES). */
+static strom_err index_read(struct store *s, uint64_t stream_id, const struct store_entry *e,
+                            struct store_entry *child, uint32_t *count_out,
+                            uint64_t *end_offset_out) {
+    strom_err err = STROM_OK;
+    int t = 0;
+    do {
+        err = index_read_once(s, stream_id, e, child, count_out, end_offset_out);
+    } while (err == STROM_ERR_CORRUPT && ++t < STORE_READ_TRIES);
     return err;
 }
 
@@ -171,9 +183,9 @@ static void batch_fill(struct store_batch *b, const struct store_batch_head *bh,
     b->payload_bytes = payload_bytes;
 }
 
-/* Reads the batch e points at: one pread when buf holds the whole record, else two. */
-static strom_err batch_read(struct store *s, const struct store_entry *e, uint64_t stream_id,
-                            struct store_batch *b, uint8_t *buf, size_t cap) {
+/* Reads the batch e points at once: one pread when buf holds the whole record, else two. */
+static strom_err batch_read_once(struct store *s, const struct store_entry *e, uint64_t stream_id,
+                                 struct store_batch *b, uint8_t *buf, size_t cap) {
     enum { FIXED = STORE_HEADER_BYTES + STORE_BATCH_HEAD_BYTES };
     uint8_t fixed[FIXED];
     bool whole = e->span <= cap;
@@ -211,6 +223,17 @@ static strom_err batch_read(struct store *s, const struct store_entry *e, uint64
     }
     return (err == STROM_ERR_CORRUPT || err == STROM_ERR_TRUNCATED) ? store_corrupt(s, e->pos)
                                                                     : err;
+}
+
+/* batch_read_once, read again while it finds damage (STORE_READ_TRIES). */
+static strom_err batch_read(struct store *s, const struct store_entry *e, uint64_t stream_id,
+                            struct store_batch *b, uint8_t *buf, size_t cap) {
+    strom_err err = STROM_OK;
+    int t = 0;
+    do {
+        err = batch_read_once(s, e, stream_id, b, buf, cap);
+    } while (err == STROM_ERR_CORRUPT && ++t < STORE_READ_TRIES);
+    return err;
 }
 
 void store_cursor_init(struct store_cursor *c, uint64_t stream_id, uint64_t offset) {

@@ -394,7 +394,6 @@ static void apply_checkpoint(struct store *s, uint64_t pos, uint64_t end,
 enum {
     HEAD_BYTES_MAX = STORE_INDEX_HEAD_BYTES + STORE_FANOUT_MAX * STORE_ENTRY_BYTES, /* largest
                                                                                   body used */
-    READ_TRIES = 3, /* a record that checked out once and fails now: a transient read error */
 };
 
 /* Applies the record at pos, whose header h and body head (checked together) are given. An
@@ -444,15 +443,22 @@ static strom_err apply_all(struct store *s, struct window *w, uint64_t from,
         }
         struct store_rec_header h;
         bool ok = false;
-        for (int t = 0; t < READ_TRIES && !ok; t++) {
+        for (int t = 0; t < STORE_READ_TRIES && !ok; t++) {
             w->len = t ? 0 : w->len; /* read again from the file */
             ok = record_check(w, pos, &h, head, sizeof head);
         }
         if (!ok) {
             return STROM_ERR_IO;
         }
+        s->error_pos = 0;
         strom_err one = apply_record(s, w, &rp, pos, &h, head);
         if (one == STROM_ERR_IO || one == STROM_ERR_NO_MEMORY || one == STROM_ERR_LIMIT) {
+            err = one;
+        } else if (one == STROM_ERR_CORRUPT && s->error_pos != 0 && s->error_pos != pos) {
+            /* The record is sound but a checkpoint record it needs (its stream's STREAM record
+             * or a TRIE node) is damaged, read after read: the stream's state before that
+             * checkpoint is unknown, and ignoring this batch and every later one of the stream
+             * would lose them without a word. The open fails and names the damage. */
             err = one;
         } else if (one != STROM_OK) {
             s->open.ignored_records++;
@@ -469,7 +475,7 @@ static void survey_stable(struct store *s, uint64_t from, uint64_t limit, struct
                           struct survey *again) {
     struct window w = {.s = s, .buf = s->window, .limit = limit};
     survey_run(&w, from, sv);
-    for (int t = 0; t < READ_TRIES && (sv->count > 0 || sv->cut < limit); t++) {
+    for (int t = 0; t < STORE_READ_TRIES && (sv->count > 0 || sv->cut < limit); t++) {
         w.len = 0;
         survey_run(&w, from, again);
         bool same = again->cut == sv->cut && again->count == sv->count;

@@ -245,8 +245,9 @@ static bool spine_valid(const struct store_entry *e, uint32_t count,
     return true;
 }
 
-/* Reads the STREAM record at pos into scratch; *head and the entries at scratch + offset. */
-static strom_err stream_record_read(struct store *s, uint64_t pos, struct store_stream_head *head) {
+/* Reads the STREAM record at pos into scratch once; *head and the entries at scratch + offset. */
+static strom_err stream_record_read_once(struct store *s, uint64_t pos,
+                                         struct store_stream_head *head) {
     uint8_t *buf = s->scratch;
     size_t got = 0;
     struct store_rec_header h;
@@ -274,6 +275,16 @@ static strom_err stream_record_read(struct store *s, uint64_t pos, struct store_
     if (err == STROM_OK) {
         err = store_stream_head_decode(buf + STORE_HEADER_BYTES, h.body_bytes, head);
     }
+    return err;
+}
+
+/* stream_record_read_once, read again while it finds damage (STORE_READ_TRIES). */
+static strom_err stream_record_read(struct store *s, uint64_t pos, struct store_stream_head *head) {
+    strom_err err = STROM_OK;
+    int t = 0;
+    do {
+        err = stream_record_read_once(s, pos, head);
+    } while ((err == STROM_ERR_CORRUPT || err == STROM_ERR_TRUNCATED) && ++t < STORE_READ_TRIES);
     return err;
 }
 

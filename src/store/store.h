@@ -84,8 +84,11 @@ void store_options_default(struct store_options *o);
  * again. After a crash at any point it holds every batch whose store_sync returned, possibly
  * later whole batches, and never a partial or corrupt one. Damage found before the tail is
  * skipped and counted (store_get_stats); reading it gives STROM_ERR_CORRUPT.
- * Errors: NOT_FOUND (no file and !create), CORRUPT (the file header is damaged, or not a store
- * file), INVALID_ARGUMENT (bad options or path), LIMIT (a bound of the options is exceeded).
+ * Records that fail their checks are read up to STORE_READ_TRIES times first (a transient read
+ * error is not damage). Errors: NOT_FOUND (no file and !create), CORRUPT (the file header is
+ * damaged, or not a store file, or a checkpoint record that replay needs is damaged: the open
+ * refuses rather than drop that stream's later batches; store_error_pos names it), INVALID_ARGUMENT
+ * (bad options or path), LIMIT (a bound of the options is exceeded).
  */
 strom_err store_open(struct io *io, const char *path, const struct store_options *o,
                      struct store **out);

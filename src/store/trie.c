@@ -84,10 +84,10 @@ static bool entry_valid(const struct store_trie_entry *e, uint64_t pos) {
     return (e->ptr & PTR_LEAF) || (e->aux >= STORE_DATA_START && e->aux <= at);
 }
 
-/* Reads and checks the TRIE record at pos, a node at depth: *th, its entries at buf + the
+/* Reads and checks the TRIE record at pos once, a node at depth: *th, its entries at buf + the
  * offset of the first entry, *min_out the smallest position in its subtree. */
-static strom_err node_read(struct store *s, uint64_t pos, uint8_t depth, uint8_t *buf,
-                           struct store_trie_head *th, uint64_t *min_out) {
+static strom_err node_read_once(struct store *s, uint64_t pos, uint8_t depth, uint8_t *buf,
+                                struct store_trie_head *th, uint64_t *min_out) {
     size_t got = 0;
     struct store_rec_header h;
     strom_err err = pos < s->ckpt.reclaim_pos ? STROM_ERR_CORRUPT : STROM_OK;
@@ -123,6 +123,17 @@ static strom_err node_read(struct store *s, uint64_t pos, uint8_t depth, uint8_t
     if (err == STROM_ERR_CORRUPT || err == STROM_ERR_TRUNCATED) {
         err = store_corrupt(s, pos);
     }
+    return err;
+}
+
+/* node_read_once, read again while it finds damage (STORE_READ_TRIES). */
+static strom_err node_read(struct store *s, uint64_t pos, uint8_t depth, uint8_t *buf,
+                           struct store_trie_head *th, uint64_t *min_out) {
+    strom_err err = STROM_OK;
+    int t = 0;
+    do {
+        err = node_read_once(s, pos, depth, buf, th, min_out);
+    } while (err == STROM_ERR_CORRUPT && ++t < STORE_READ_TRIES);
     return err;
 }
 
