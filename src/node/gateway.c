@@ -506,12 +506,14 @@ static bool log_head_turn(struct gateway *gw) {
             head_lapped(gw);
             return true;
         }
-        if (b.gateway == gw->index) {
-            answer_arrived(gw, &b, e.position);
-        }
+        /* Deliveries first: their connections are flushed before the producer's answer, so a
+         * subscriber does not wait for the answer's send. */
         if (e.type == NODE_ENTRY_BATCH) {
             gw_reads_live(gw, &e, false);
             protocols_log(gw, &e, false);
+        }
+        if (b.gateway == gw->index) {
+            answer_arrived(gw, &b, e.position);
         }
     }
     return true;
@@ -653,8 +655,8 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
      * cause that may have made room (a writable socket, an answer, the request ring). */
     flush_all(gw);
     log_head_turn(gw);
+    log_sync_turn(gw); /* deliveries before answers, as in log_head_turn */
     sync_wait_turn(gw);
-    log_sync_turn(gw);
     gw_reads_catchup(gw);
     gw->requests_full = false;
     retry_blocked(gw);
@@ -665,18 +667,12 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
 
 /* How long the next turn may sleep. */
 static uint64_t gw_next_timeout(struct gateway *gw) {
-    if (ring_tail(&gw->log_head.ring) > gw->log_head.cursor) {
-        return 0;
-    }
-    if (gw->catchup_more) {
+    if (ring_tail(&gw->log_head.ring) > gw->log_head.cursor || gw->catchup_more) {
         return 0;
     }
     uint64_t wait = gw->catchup_waiting ? GW_CATCHUP_RETRY_NS : GW_IDLE_WAIT_NS;
     wait = gw->proto_wait_ns < wait ? gw->proto_wait_ns : wait;
-    if (gw->catchup_waiting) {
-        return gw_arm(gw) ? wait : 0;
-    }
-    return gw_arm(gw) ? wait : 0;
+    return wait == 0 || !gw_arm(gw) ? 0 : wait;
 }
 
 /* --- setup and the process ------------------------------------------------------------------- */
