@@ -146,6 +146,7 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
+    o.size_ahead_bytes = COMMIT_SIZE_AHEAD_BYTES;
     if (!err) {
         err = commit_resync_tail(k, dir);
     }

@@ -46,6 +46,8 @@ struct store_log {
     uint64_t durable;       /* bytes below are on disk */
     uint64_t reserved_end;  /* space is reserved (fallocate) up to here */
     uint64_t reserve_bytes; /* reserve this far ahead; 0: never reserve */
+    uint64_t size_end;      /* the file's size as this log set it (>= end when size_ahead) */
+    uint64_t size_ahead;    /* extend the file's size this far ahead of end; 0: never */
     uint8_t *buf;           /* [written, end) */
     size_t buf_cap;         /* bytes at buf */
     bool range_on;          /* records appended now extend range_crc (checkpoint nodes) */
@@ -62,6 +64,9 @@ struct store_log {
 strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
                    uint64_t end, size_t buf_cap, uint64_t reserve_bytes);
 void log_free(struct store_log *log);
+/* Makes the log keep the file's size up to bytes ahead of its end (store_options.size_ahead_bytes;
+ * 0: off). */
+void log_set_size_ahead(struct store_log *log, uint64_t bytes);
 /* Appends one record: header, head[0, head_len), payload[0, payload_len), padding. *pos_out gets
  * its position, *span_out (may be NULL) its bytes. Errors: NO_SPACE and IO with nothing
  * appended; STORE_FAILED. */

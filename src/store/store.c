@@ -38,6 +38,7 @@ void store_options_default(struct store_options *o) {
 static bool options_valid(const struct store_options *o) {
     return o->index_fanout >= STORE_FANOUT_MIN && o->index_fanout <= STORE_FANOUT_MAX &&
            o->checkpoint_bytes >= 4096 && o->write_buffer_bytes >= 4096 &&
+           (o->size_ahead_bytes == 0 || o->size_ahead_bytes >= 4096) &&
            o->write_buffer_bytes <= (1u << 30) && o->batch_bytes_max >= 1 &&
            o->batch_bytes_max <= STORE_BODY_BYTES_MAX - STORE_BATCH_HEAD_BYTES &&
            o->streams_max >= 1 && o->memory_bytes_max >= (1u << 20);
@@ -207,6 +208,7 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
         uint64_t end = size < STORE_DATA_START ? STORE_DATA_START : size & ~(uint64_t)7;
         err = log_init(&s->log, io, fd, fh.file_id, !o->read_only, end, o->write_buffer_bytes,
                        o->reserve_bytes);
+        log_set_size_ahead(&s->log, o->read_only ? 0 : o->size_ahead_bytes);
         if (err == STROM_OK) {
             err = store_recover(s, size);
         }
@@ -720,6 +722,9 @@ strom_err store_close(struct store *s) {
         err = store_checkpoint(s, false);
         if (err == STROM_OK) {
             err = log_sync(&s->log);
+        }
+        if (err == STROM_OK && s->log.size_end > s->log.end) {
+            err = log_cut(&s->log, s->log.end); /* no zero tail after a clean close */
         }
     }
     strom_err close_err = io_file_close(s->io, s->log.fd);
