@@ -527,7 +527,6 @@ void strom_close(strom_client *c) {
     sub_free_all(c);
     streams_free(c);
     request_free(c);
-    free(c->scratch);
     free(c->in);
     free(c->out);
     free(c);

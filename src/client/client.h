@@ -182,10 +182,8 @@ struct strom_client {
     bool resume_needed;     /* some subscription may lack its read on this connection */
     strom_sub *dispatching; /* the subscription whose callback runs, or NULL */
 
-    /* Scratch for encoding a message set (request.c) and for the headers of a delivered message
-     * (sub.c); the arena of list answers' stream arrays (client.c). */
-    uint8_t *scratch;
-    size_t scratch_cap;
+    /* The headers of a delivered message (sub.c); the arena of list answers' stream arrays
+     * (client.c). */
     struct strom_header headers[STROM_HEADERS_MAX];
     struct strom_arena arena;
     _Alignas(STROM_ARENA_ALIGN) uint8_t arena_bytes[PROTO_LIST_ANSWER_ARENA_BYTES_MAX];

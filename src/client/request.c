@@ -56,10 +56,10 @@ strom_err request_begin(strom_client *c, struct client_req **req_out) {
     return STROM_OK;
 }
 
-/* Encodes the request's frame at the tail of the send buffer and counts it in flight.
- * frame_bytes is an upper bound of the frame's length. */
-static strom_err request_commit(strom_client *c, struct client_req *req, enum proto_type type,
-                                const void *body, size_t frame_bytes) {
+/* Room for a frame of at most frame_bytes at the tail of the send buffer: *at_out its start.
+ * On an error the request's slot is given back. */
+static strom_err request_room(strom_client *c, struct client_req *req, size_t frame_bytes,
+                              uint8_t **at_out) {
     strom_assert(req->request_id == c->next_request_id);
     if (frame_bytes > c->out_cap / 2 || frame_bytes > PROTO_FRAME_BYTES_MAX) {
         req->request_id = 0;
@@ -69,21 +69,38 @@ static strom_err request_commit(strom_client *c, struct client_req *req, enum pr
         req->request_id = 0;
         return STROM_ERR_AGAIN;
     }
-    size_t len = 0;
-    uint8_t *at = c->out + (c->out_tail - c->out_base);
-    strom_err err = proto_frame_encode(at, frame_bytes, type, req->request_id, body, &len);
-    strom_assert(err != STROM_ERR_OVERFLOW);
-    if (err) {
-        req->request_id = 0;
-        return err;
-    }
+    *at_out = c->out + (c->out_tail - c->out_base);
+    return STROM_OK;
+}
+
+/* Counts the frame of len bytes just encoded at the tail of the send buffer as req's, in
+ * flight. */
+static void request_sent(strom_client *c, struct client_req *req, size_t len) {
+    strom_assert(len > 0 && c->out_tail - c->out_base + len <= c->out_cap);
     req->frame_pos = c->out_tail;
     req->frame_bytes = (uint32_t)len;
     c->out_tail += len;
     c->next_request_id++;
     c->inflight++;
     client_want_connection(c);
-    return STROM_OK;
+}
+
+/* Encodes the request's frame at the tail of the send buffer and counts it in flight.
+ * frame_bytes is an upper bound of the frame's length. */
+static strom_err request_commit(strom_client *c, struct client_req *req, enum proto_type type,
+                                const void *body, size_t frame_bytes) {
+    uint8_t *at = NULL;
+    strom_err err = request_room(c, req, frame_bytes, &at);
+    size_t len = 0;
+    if (err == STROM_OK) {
+        err = proto_frame_encode(at, frame_bytes, type, req->request_id, body, &len);
+        strom_assert(err != STROM_ERR_OVERFLOW);
+        req->request_id = err ? 0 : req->request_id;
+    }
+    if (err == STROM_OK) {
+        request_sent(c, req, len);
+    }
+    return err;
 }
 
 /* Frees the slot of an answered request and moves the oldest id past answered ones. */
@@ -322,25 +339,32 @@ static strom_err request_msg_size(const struct strom_msg *m, size_t *set_bytes) 
     return STROM_OK;
 }
 
-/* Encodes msgs[0, count) as a message set into c->scratch (grown to set_bytes). */
-static strom_err request_encode_set(strom_client *c, const struct strom_msg *msgs, uint32_t count,
-                                    size_t set_bytes) {
-    if (set_bytes > c->scratch_cap) {
-        uint8_t *s = realloc(c->scratch, set_bytes);
-        if (s == NULL) {
-            return STROM_ERR_NO_MEMORY;
+/* Encodes the append frame of a (its set: msgs[0, count), set_bytes long, checked by
+ * request_msg_size) at the tail of the send buffer, the messages straight into the frame, and
+ * counts it in flight. */
+static strom_err request_commit_append(strom_client *c, struct client_req *req,
+                                       const struct proto_append *a, const struct strom_msg *msgs,
+                                       uint32_t count, size_t set_bytes, size_t frame_bytes) {
+    uint8_t *at = NULL;
+    strom_err err = request_room(c, req, frame_bytes, &at);
+    uint8_t *set = NULL;
+    size_t len = 0;
+    if (err == STROM_OK) {
+        err = proto_append_frame_begin(at, frame_bytes, req->request_id, a, set_bytes, &set, &len);
+        strom_assert(err != STROM_ERR_OVERFLOW);
+        req->request_id = err ? 0 : req->request_id;
+    }
+    if (err == STROM_OK) {
+        uint8_t *end = set;
+        for (uint32_t i = 0; i < count; i++) {
+            struct proto_msg_header h[STROM_HEADERS_MAX];
+            struct proto_msg pm = request_msg(&msgs[i], h);
+            end = proto_msg_put(&pm, end);
         }
-        c->scratch = s;
-        c->scratch_cap = set_bytes;
+        strom_assert((size_t)(end - set) == set_bytes && (size_t)(end - at) == len);
+        request_sent(c, req, len);
     }
-    uint8_t *at = c->scratch;
-    for (uint32_t i = 0; i < count; i++) {
-        struct proto_msg_header h[STROM_HEADERS_MAX];
-        struct proto_msg pm = request_msg(&msgs[i], h);
-        at = proto_msg_put(&pm, at); /* checked by request_msg_size */
-    }
-    strom_assert((size_t)(at - c->scratch) == set_bytes);
-    return STROM_OK;
+    return err;
 }
 
 /* Queues an append; waited: a blocking call waits for it in c->wait. */
@@ -379,13 +403,7 @@ static strom_err request_append(strom_client *c, const char *path, const struct 
     if (err == STROM_OK) {
         err = request_begin(c, &req);
     }
-    if (err == STROM_OK) {
-        err = request_encode_set(c, msgs, count, set_bytes);
-    }
     if (err) {
-        if (req != NULL) {
-            req->request_id = 0;
-        }
         return err;
     }
     struct proto_append a = {
@@ -396,8 +414,6 @@ static strom_err request_append(strom_client *c, const char *path, const struct 
         .producer_id = s->producer_id,
         .sequence = s->producer_id != 0 ? s->next_sequence : 0,
         .count = count,
-        .messages = c->scratch,
-        .messages_len = (uint32_t)set_bytes,
     };
     req->kind = CLIENT_REQ_APPEND;
     req->stream = s;
@@ -407,7 +423,7 @@ static strom_err request_append(strom_client *c, const char *path, const struct 
     req->arg = arg;
     req->waited = waited;
     uint64_t id = req->request_id;
-    err = request_commit(c, req, PROTO_APPEND, &a, frame_bytes);
+    err = request_commit_append(c, req, &a, msgs, count, set_bytes, frame_bytes);
     if (err == STROM_OK) {
         s->inflight++;
         s->next_sequence += s->producer_id != 0 ? 1 : 0;

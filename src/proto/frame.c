@@ -212,6 +212,36 @@ strom_err proto_frame_encode(uint8_t *buf, size_t cap, enum proto_type type, uin
     return STROM_OK;
 }
 
+strom_err proto_append_frame_begin(uint8_t *buf, size_t cap, uint64_t request_id,
+                                   const struct proto_append *a, size_t set_bytes,
+                                   uint8_t **set_out, size_t *len_out) {
+    if (set_bytes > PROTO_APPEND_MESSAGES_BYTES_MAX ||
+        proto_append_frame_bytes(a->path_len, set_bytes) > PROTO_FRAME_BYTES_MAX) {
+        return STROM_ERR_TOO_LARGE;
+    }
+    /* The frame without its set, then the set's length and the frame's length patched in: the
+     * set's length prefix is the body's last 4 bytes before the set. */
+    struct proto_append head = *a;
+    head.messages = NULL;
+    head.messages_len = 0;
+    size_t head_len = 0;
+    strom_err err = proto_frame_encode(buf, cap, PROTO_APPEND, request_id, &head, &head_len);
+    if (err == STROM_OK && cap - head_len < set_bytes) {
+        err = STROM_ERR_OVERFLOW;
+    }
+    if (err == STROM_OK) {
+        strom_assert(head_len == proto_append_frame_bytes(a->path_len, 0));
+        strom_put_u32(buf + head_len - 4, (uint32_t)set_bytes);
+        struct proto_header h = {.frame_bytes = (uint32_t)(head_len + set_bytes),
+                                 .type = PROTO_APPEND,
+                                 .request_id = request_id};
+        proto_header_write(buf, &h);
+        *set_out = buf + head_len;
+        *len_out = head_len + set_bytes;
+    }
+    return err;
+}
+
 size_t proto_append_frame_bytes(size_t path_bytes, size_t set_bytes) {
     return PROTO_HEADER_BYTES + PROTO_APPEND_ENCODED_BYTES_MIN + path_bytes + set_bytes;
 }

@@ -123,6 +123,16 @@ strom_err proto_frame_decode(const uint8_t *buf, size_t len, uint32_t frame_byte
 strom_err proto_frame_encode(uint8_t *buf, size_t cap, enum proto_type type, uint64_t request_id,
                              const void *body, size_t *len_out);
 
+/*
+ * Encodes an append frame whose message set, set_bytes long, the caller writes afterwards at
+ * *set_out (the set is the frame's last field): a client encodes its messages in place rather
+ * than into a scratch buffer and then again into the frame. a->messages and a->messages_len are
+ * ignored. *len_out gets the whole frame's length, set included. Errors as proto_frame_encode.
+ */
+strom_err proto_append_frame_begin(uint8_t *buf, size_t cap, uint64_t request_id,
+                                   const struct proto_append *a, size_t set_bytes,
+                                   uint8_t **set_out, size_t *len_out);
+
 /* Bytes of an append frame with a path_bytes path and a set_bytes message set, and of a deliver
  * frame with a set_bytes message set. */
 size_t proto_append_frame_bytes(size_t path_bytes, size_t set_bytes);

@@ -230,6 +230,41 @@ Test(proto_frame, message_sets_round_trip_in_append_and_deliver) {
     }
 }
 
+/* An append frame begun with proto_append_frame_begin and its set written in place is the frame
+ * proto_frame_encode makes of the same append, byte for byte. */
+Test(proto_frame, append_frame_begun_then_filled_matches_encode) {
+    struct rng rng;
+    rng_init(&rng, 11);
+    static uint8_t set[1 << 16];
+    static uint8_t want[(1 << 16) + 1024];
+    static uint8_t got[(1 << 16) + 1024];
+    uint8_t payloads[256];
+    for (int round = 0; round < 50; round++) {
+        uint32_t count = 1 + (uint32_t)rng_below(&rng, 50);
+        size_t len = random_set(&rng, set, sizeof set, count, payloads);
+        struct proto_append a = {9,   S("/p/q"),    1, round % 2 == 0, 5, (uint64_t)round, count,
+                                 set, (uint32_t)len};
+        size_t want_len = 0;
+        cr_assert_eq(proto_frame_encode(want, sizeof want, PROTO_APPEND, 42, &a, &want_len),
+                     STROM_OK);
+        memset(got, 0xee, sizeof got);
+        uint8_t *at = NULL;
+        size_t got_len = 0;
+        cr_assert_eq(proto_append_frame_begin(got, want_len, 42, &a, len, &at, &got_len), STROM_OK);
+        cr_assert_eq(got_len, want_len);
+        cr_assert_eq((size_t)(at - got), want_len - len);
+        memcpy(at, set, len);
+        cr_assert_eq(memcmp(got, want, want_len), 0);
+        cr_assert_eq(proto_append_frame_begin(got, want_len - 1, 42, &a, len, &at, &got_len),
+                     STROM_ERR_OVERFLOW);
+    }
+    struct proto_append big = {0, S("/b"), 1, true, 0, 0, 1, NULL, 0};
+    uint8_t *at = NULL;
+    size_t n = 0;
+    cr_assert_eq(proto_append_frame_begin(got, sizeof got, 1, &big, PROTO_FRAME_BYTES_MAX, &at, &n),
+                 STROM_ERR_TOO_LARGE);
+}
+
 Test(proto_frame, message_set_must_match_its_count) {
     uint8_t set[256];
     size_t len = 0;
