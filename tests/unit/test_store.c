@@ -21,10 +21,15 @@ static void fx_open(struct fx *f) {
     cr_assert_eq(err, STROM_OK, "open: %s", strom_errname(err));
 }
 
-static void fx_init(struct fx *f, uint64_t seed) {
+/* A fresh in-memory file system and the model's options; the store is not open yet. */
+static void fx_setup(struct fx *f, uint64_t seed) {
     cr_assert_eq(io_memfs_create(seed, &f->fs), STROM_OK);
     io_memfs_io(f->fs, &f->io);
     model_options(&f->o);
+}
+
+static void fx_init(struct fx *f, uint64_t seed) {
+    fx_setup(f, seed);
     fx_open(f);
 }
 
@@ -62,9 +67,7 @@ static void random_read(struct model *m, struct store *s, struct rng *r) {
 /* size_ahead: store_options.size_ahead_bytes (0: off), set before the first open. */
 static void model_run_ahead(uint64_t seed, uint32_t ops, uint64_t size_ahead) {
     struct fx f;
-    cr_assert_eq(io_memfs_create(seed, &f.fs), STROM_OK);
-    io_memfs_io(f.fs, &f.io);
-    model_options(&f.o);
+    fx_setup(&f, seed);
     f.o.size_ahead_bytes = size_ahead;
     fx_open(&f);
     struct rng r;
@@ -134,9 +137,7 @@ static uint64_t fx_file_size(struct fx *f) {
  * appends do not change it), by at most that much, and a clean close cuts it back to the end. */
 Test(store, size_ahead_runs_ahead_and_close_cuts) {
     struct fx f;
-    cr_assert_eq(io_memfs_create(5, &f.fs), STROM_OK);
-    io_memfs_io(f.fs, &f.io);
-    model_options(&f.o);
+    fx_setup(&f, 5);
     f.o.size_ahead_bytes = 16384;
     fx_open(&f);
     struct model *m = model_new(3, 5);
@@ -166,9 +167,7 @@ Test(store, size_ahead_runs_ahead_and_close_cuts) {
 /* An invalid size_ahead_bytes (below a page) is refused. */
 Test(store, size_ahead_below_a_page_refused) {
     struct fx f;
-    cr_assert_eq(io_memfs_create(6, &f.fs), STROM_OK);
-    io_memfs_io(f.fs, &f.io);
-    model_options(&f.o);
+    fx_setup(&f, 6);
     f.o.size_ahead_bytes = 100;
     cr_assert_eq(store_open(&f.io, "data", &f.o, &f.s), STROM_ERR_INVALID_ARGUMENT);
     f.s = NULL;
@@ -286,9 +285,7 @@ Test(store, many_streams_list_and_reopen) {
 /* A point read costs at most 1 + ceil(log_F(batches)) preads once the data is on disk. */
 Test(store, preads_per_point_read) {
     struct fx f;
-    cr_assert_eq(io_memfs_create(11, &f.fs), STROM_OK);
-    io_memfs_io(f.fs, &f.io);
-    model_options(&f.o);
+    fx_setup(&f, 11);
     f.o.index_fanout = 8;
     fx_open(&f);
     struct model *m = model_new(1, 1);
@@ -333,9 +330,7 @@ Test(store, preads_per_point_read) {
 
 Test(store, checkpoint_by_time_and_bytes) {
     struct fx f;
-    cr_assert_eq(io_memfs_create(12, &f.fs), STROM_OK);
-    io_memfs_io(f.fs, &f.io);
-    model_options(&f.o);
+    fx_setup(&f, 12);
     f.o.checkpoint_bytes = 1 << 20;
     f.o.checkpoint_interval_ns = 1000000;
     fx_open(&f);
