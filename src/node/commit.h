@@ -63,7 +63,8 @@ struct store;
 #define COMMIT_SYNCS_MAX        2u /* store syncs in flight at once (<= STORE_SYNCS_INFLIGHT_MAX) */
 #define COMMIT_SYNC_POLL_NS     200000u /* while a sync runs and nothing is read: look this often */
 /* The store file's size runs this far ahead of its end (store_options.size_ahead_bytes): a sync
- * of a small append then needs no journal commit for a new size (docs/node.md, Durability). */
+ * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
+ */
 #define COMMIT_SIZE_AHEAD_BYTES (UINT64_C(1) << 20)
 
 /* A store sync in flight and what it makes durable once collected. */

@@ -67,7 +67,7 @@ struct store_options {
                                         full disk fails the append that needs the space; 0: off */
     uint64_t size_ahead_bytes;       /* the file's size is kept this far ahead of its end (zeros,
                                         >= 4096), so that a sync of an append need not commit a
-                                        new size (ext4: a journal commit); 0: off (default) */
+                                        new size (ext4: a journal commit or an inode write); 0: off */
     uint32_t batch_bytes_max;        /* largest payload an append takes */
     uint64_t streams_max;            /* streams the store holds at most */
     uint64_t memory_bytes_max;       /* bound of the per-stream memory (spines, trie nodes) */
