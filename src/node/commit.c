@@ -88,6 +88,26 @@ static strom_err commit_count_bytes(struct commit *k) {
     return err;
 }
 
+/* Reads len bytes at pos into buf until two reads in a row agree (again is scratch of len
+ * bytes): what is written back must be what the file holds, and a read can return a flipped bit
+ * (a transient error that the store's CRCs catch on a read, but not on this copy). *got gets the
+ * bytes read. Errors: IO when no two of COMMIT_RESYNC_READS reads agree, errors of pread. */
+static strom_err commit_resync_read(struct commit *k, int fd, uint8_t *buf, uint8_t *again,
+                                    size_t len, uint64_t pos, size_t *got) {
+    strom_err err = io_file_pread(k->io, fd, buf, len, pos, got);
+    bool same = false;
+    for (uint32_t t = 1; !err && !same && t < COMMIT_RESYNC_READS; t++) {
+        size_t got_again = 0;
+        err = io_file_pread(k->io, fd, again, len, pos, &got_again);
+        same = !err && got_again == *got && memcmp(buf, again, *got) == 0;
+        if (!err && !same) {
+            memcpy(buf, again, got_again); /* the newer read is the one compared next */
+            *got = got_again;
+        }
+    }
+    return err ? err : (same ? STROM_OK : STROM_ERR_IO);
+}
+
 /* Makes what lies past the last successful sync of a restarted commit dirty again, and syncs it
  * (commit.h): reads those bytes and writes them back unchanged, so readers see the same file. */
 static strom_err commit_resync_tail(struct commit *k, const char *dir) {
@@ -105,13 +125,13 @@ static strom_err commit_resync_tail(struct commit *k, const char *dir) {
         return STROM_OK;
     }
     uint64_t size = 0;
-    uint8_t *buf = err ? NULL : malloc(COMMIT_RESYNC_BYTES); /* start-up only */
+    uint8_t *buf = err ? NULL : malloc(2 * COMMIT_RESYNC_BYTES); /* start-up only */
     err = err ? err : (buf ? io_file_size(k->io, fd, &size) : STROM_ERR_NO_MEMORY);
     bool dirty = false;
     while (!err && pos < size) {
         size_t len = size - pos < COMMIT_RESYNC_BYTES ? (size_t)(size - pos) : COMMIT_RESYNC_BYTES;
         size_t got = 0;
-        err = io_file_pread(k->io, fd, buf, len, pos, &got);
+        err = commit_resync_read(k, fd, buf, buf + COMMIT_RESYNC_BYTES, len, pos, &got);
         err =
             err ? err : (got == 0 ? STROM_ERR_TRUNCATED : io_file_pwrite(k->io, fd, buf, got, pos));
         pos += got;

@@ -32,7 +32,10 @@
  * block) dirty again and syncs them: it reads them and writes them back unchanged. After a failed
  * fdatasync the kernel marks the pages clean without writing them (fsyncgate): the store opened
  * next would take them for stored batches (an fdatasync at open does not write clean pages), the
- * commit would publish them as durable, and a crash of the node would take them back.
+ * commit would publish them as durable, and a crash of the node would take them back. Each piece
+ * is read until two reads in a row agree before it is written back: a read that returned a
+ * flipped bit would otherwise be written to the file for good, under records that later ones
+ * call synced (strom-sim seed 695: durable batches unreadable, a subscriber stuck there).
  *
  * Write last, read first: a commit that does not own /sys/cmd appends no batch that follows a
  * /sys/cmd record in the node log until the record is durable at its own commit, so that after a
@@ -60,6 +63,7 @@ struct store;
 #define COMMIT_CMD_WAIT_NS      100000u     /* poll interval while waiting for a /sys/cmd record */
 #define COMMIT_NO_SPACE_WAIT_NS 100000000u  /* pause before trying again on a full disk */
 #define COMMIT_RESYNC_BYTES     (64u << 10) /* a restarted commit rewrites its unsynced tail by */
+#define COMMIT_RESYNC_READS     4u /* reads of a tail piece, at most, to get two that agree */
 #define COMMIT_SYNCS_MAX        2u /* store syncs in flight at once (<= STORE_SYNCS_INFLIGHT_MAX) */
 #define COMMIT_SYNC_POLL_NS     200000u /* while a sync runs and nothing is read: look this often */
 /* The store file's size runs this far ahead of its end (store_options.size_ahead_bytes): a sync

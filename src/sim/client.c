@@ -778,6 +778,7 @@ void sim_clients_start(struct sim_clients *c) {
 
 void sim_clients_quiet(struct sim_clients *c) {
     c->quiet = true;
+    c->quiet_ns = sim_now_ns(c->w);
 }
 
 void sim_clients_node_crash(struct sim_clients *c) {

@@ -38,6 +38,7 @@
 #define SIM_RECONNECT_MAX_NS  20000000u    /* ... to 20 ms */
 #define SIM_READ_RETRY_NS     1000000u     /* a read that ended with an error opens again after */
 #define SIM_PAYLOAD_BYTES_MAX 1024u
+#define SIM_DAMAGE_GRACE_NS   1000000000u /* a read ending CORRUPT this long after faults: damage */
 
 /* What the clients do, drawn per seed. */
 struct sim_workload {

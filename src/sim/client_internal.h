@@ -106,6 +106,7 @@ struct sim_clients {
     uint16_t port;
     uint32_t frame_bytes_max;
     bool quiet;
+    uint64_t quiet_ns; /* simulated time the faults stopped */
     bool verifying;
     uint32_t count;
     struct cl cls[SIM_CLIENTS_MAX];

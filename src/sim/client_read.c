@@ -239,12 +239,36 @@ static void verifier_end(struct cl *cl, uint32_t error) {
     r->done = true;
 }
 
+/* A read that ends CORRUPT well after the faults stopped (no read flips a bit any more) met
+ * damage in a file: data the node stored is gone. Below the durable watermark that is a lost
+ * acknowledged message. true if it failed the run. */
+static bool read_damaged(struct cl *cl, uint32_t error, uint64_t now) {
+    struct sim_clients *c = cl->all;
+    const struct cl_read *r = &cl->r;
+    if (error != STROM_ERR_CORRUPT || !c->quiet || now - c->quiet_ns < SIM_DAMAGE_GRACE_NS) {
+        return false;
+    }
+    const struct node_stream *st = cl_registry_stream(c, cl->stream);
+    uint64_t durable = st ? __atomic_load_n(&st->durable_next, __ATOMIC_ACQUIRE) : 0;
+    uint64_t at = r->next == UINT64_MAX ? r->from : r->next;
+    sim_model_fail(c->m, at < durable ? SIM_CHECK_LOST_ACK : SIM_CHECK_OFFSETS, cl->stream, at, at,
+                   now,
+                   "client %u's read of %s from %llu ended CORRUPT %.1f ms after faults stopped: "
+                   "the file holds damage (durable watermark %llu)",
+                   cl->index, sim_model_path(c->m, cl->stream), (unsigned long long)at,
+                   (double)(now - c->quiet_ns) / 1e6, (unsigned long long)durable);
+    return true;
+}
+
 static void read_ended(struct cl *cl, uint32_t error, bool has_next, uint64_t next_offset) {
     struct sim_clients *c = cl->all;
     struct cl_read *r = &cl->r;
     uint64_t now = sim_now_ns(c->w);
     sim_trace(c->w, "client.read_end", cl->index, error, r->next);
     r->rid = 0;
+    if (read_damaged(cl, error, now)) {
+        return;
+    }
     if (cl->kind == CL_VERIFIER) {
         verifier_end(cl, error);
     } else if (cl->kind == CL_SUBSCRIBER) {
