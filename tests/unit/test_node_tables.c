@@ -202,6 +202,26 @@ Test(producers, native_batch_numbers_window_of_5) {
     cr_assert_eq(producers_check(p, 1, 2, 20, 1, false, &orig), STROM_OK);
 }
 
+/* Stream 1, producer: the batch at sequence is accepted though it leaves a gap (a window that
+ * may have lost batches), and recorded at base_offset. */
+static void accept_after_gap(struct producers *p, uint64_t producer, uint64_t sequence,
+                             uint64_t base_offset, const char *why) {
+    struct producer_batch orig;
+    cr_assert_eq(producers_check(p, 1, producer, sequence, 1, false, &orig), STROM_OK, "%s", why);
+    record(p, 1, producer, sequence, 1, base_offset);
+}
+
+/* W batches after its start the window is an ordinary one: a gap at gap_sequence is refused, and
+ * the batch at old_sequence is still answered from it (at old_base). */
+static void window_ordinary_again(struct producers *p, uint64_t producer, uint64_t gap_sequence,
+                                  uint64_t old_sequence, uint64_t old_base) {
+    struct producer_batch orig;
+    cr_assert_eq(producers_check(p, 1, producer, gap_sequence, 1, false, &orig),
+                 STROM_ERR_OUT_OF_ORDER_SEQUENCE, "W batches later the window is an ordinary one");
+    cr_assert_eq(producers_check(p, 1, producer, old_sequence, 1, false, &orig), STROM_ERR_EXISTS);
+    cr_assert_eq(orig.base_offset, old_base);
+}
+
 /* A window rebuilt from the stores after a crash of the whole node holds only durable batches; the
  * producer's ack-1 batches after them may be gone, so a gap is accepted for W batches (found by
  * strom-sim: producers stuck on OUT_OF_ORDER_SEQUENCE after a node crash, seeds 2, 8, 16). */
@@ -213,18 +233,11 @@ Test(producers, a_rebuilt_window_accepts_gaps_for_w_batches) {
     }
     producers_mark_recovered(p, true);
     cr_assert_eq(producers_check(p, 1, 2, 4, 1, false, &orig), STROM_ERR_EXISTS, "still a retry");
-    cr_assert_eq(producers_check(p, 1, 2, 7, 1, false, &orig), STROM_OK, "5 and 6 were lost");
-    record(p, 1, 2, 7, 1, 50);
-    cr_assert_eq(producers_check(p, 1, 2, 9, 1, false, &orig), STROM_OK, "8 lost too");
-    record(p, 1, 2, 9, 1, 51);
-    cr_assert_eq(producers_check(p, 1, 2, 11, 1, false, &orig), STROM_OK,
-                 "the third after the start");
-    record(p, 1, 2, 11, 1, 52);
-    cr_assert_eq(producers_check(p, 1, 2, 13, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
-                 "W batches later the window is an ordinary one");
+    accept_after_gap(p, 2, 7, 50, "5 and 6 were lost");
+    accept_after_gap(p, 2, 9, 51, "8 lost too");
+    accept_after_gap(p, 2, 11, 52, "the third after the start");
+    window_ordinary_again(p, 2, 13, 9, 51);
     cr_assert_eq(producers_check(p, 1, 2, 12, 1, false, &orig), STROM_OK);
-    cr_assert_eq(producers_check(p, 1, 2, 9, 1, false, &orig), STROM_ERR_EXISTS);
-    cr_assert_eq(orig.base_offset, 51);
 }
 
 /* After a start on stored data, a pair the table does not hold may be one whose window the crash
@@ -239,14 +252,9 @@ Test(producers, a_new_pair_accepts_gaps_for_w_batches) {
     cr_assert_eq(producers_check(p, 1, 1, 2, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
                  "on a node that never started on data, a new pair is new: a gap is refused");
     producers_mark_recovered(p, true);
-    cr_assert_eq(producers_check(p, 1, 2, 880, 1, false, &orig), STROM_OK, "starts anywhere");
-    record(p, 1, 2, 880, 1, 10);
-    cr_assert_eq(producers_check(p, 1, 2, 883, 1, false, &orig), STROM_OK, "881 and 882 were lost");
-    record(p, 1, 2, 883, 1, 11);
-    cr_assert_eq(producers_check(p, 1, 2, 885, 1, false, &orig), STROM_ERR_OUT_OF_ORDER_SEQUENCE,
-                 "W batches later the window is an ordinary one");
-    cr_assert_eq(producers_check(p, 1, 2, 880, 1, false, &orig), STROM_ERR_EXISTS);
-    cr_assert_eq(orig.base_offset, 10);
+    accept_after_gap(p, 2, 880, 10, "starts anywhere");
+    accept_after_gap(p, 2, 883, 11, "881 and 882 were lost");
+    window_ordinary_again(p, 2, 885, 880, 10);
 }
 
 Test(producers, recording_is_idempotent_for_replays) {

@@ -27,6 +27,16 @@ static void on_exit_count(struct sim_world *w, void *arg, struct sim_proc *p, bo
     e->last_code = code;
 }
 
+/* A world from seed with one node (*node) whose processes' exits are counted in *e. */
+static struct sim_world *world_counting_exits(uint64_t seed, struct exits *e, uint32_t *node) {
+    struct sim_world *w;
+    cr_assert_eq(sim_world_create(seed, &w), STROM_OK);
+    *e = (struct exits){0};
+    sim_set_exit_callback(w, on_exit_count, e);
+    *node = sim_node_add(w, NULL);
+    return w;
+}
+
 static int sleeper_main(struct io *io, void *arg) {
     uint64_t *woke_at = arg;
     io_sleep_ns(io, 5000000);
@@ -35,11 +45,9 @@ static int sleeper_main(struct io *io, void *arg) {
 }
 
 Test(sim_core, sleep_moves_time_and_exit_is_reported) {
-    struct sim_world *w;
-    cr_assert_eq(sim_world_create(1, &w), STROM_OK);
-    struct exits e = {0};
-    sim_set_exit_callback(w, on_exit_count, &e);
-    uint32_t node = sim_node_add(w, NULL);
+    struct exits e;
+    uint32_t node = 0;
+    struct sim_world *w = world_counting_exits(1, &e, &node);
     uint64_t woke_at = 0;
     sim_proc_spawn(w, node, "sleeper", sleeper_main, &woke_at);
     sim_run(w, 100000000);
@@ -323,11 +331,9 @@ static int clock_loop_main(struct io *io, void *arg) {
 }
 
 Test(sim_core, crash_in_the_middle_of_a_call) {
-    struct sim_world *w;
-    cr_assert_eq(sim_world_create(4, &w), STROM_OK);
-    struct exits e = {0};
-    sim_set_exit_callback(w, on_exit_count, &e);
-    uint32_t node = sim_node_add(w, NULL);
+    struct exits e;
+    uint32_t node = 0;
+    struct sim_world *w = world_counting_exits(4, &e, &node);
     uint64_t calls = 0;
     struct sim_proc *p = sim_proc_spawn(w, node, "looper", clock_loop_main, &calls);
     sim_proc_crash_after_calls(p, 1000);
@@ -371,11 +377,9 @@ static int term_waiter_main(struct io *io, void *arg) {
 }
 
 Test(sim_core, caught_signal_ends_a_sleep_and_node_crash_kills) {
-    struct sim_world *w;
-    cr_assert_eq(sim_world_create(6, &w), STROM_OK);
-    struct exits e = {0};
-    sim_set_exit_callback(w, on_exit_count, &e);
-    uint32_t node = sim_node_add(w, NULL);
+    struct exits e;
+    uint32_t node = 0;
+    struct sim_world *w = world_counting_exits(6, &e, &node);
     uint64_t stopped_at = 0, woke_at = 0;
     struct sim_proc *p = sim_proc_spawn(w, node, "term", term_waiter_main, &stopped_at);
     sim_run(w, 3000);

@@ -405,6 +405,16 @@ Test(store, read_only_store_follows_the_writer) {
     fx_done(&f);
 }
 
+/* Closes s, removes its file and its temporary directory dir, frees its model m. */
+static void linux_store_done(struct store *s, const char *dir, struct model *m) {
+    cr_assert_eq(store_close(s), STROM_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rmdir(dir), 0);
+    free(m);
+}
+
 /* The same model run on the Linux io, in a temporary directory (fallocate, punch, fdatasync). */
 Test(store, linux_io_model_and_reclaim) {
     char dir[] = "/tmp/strom-store-test-XXXXXX";
@@ -438,12 +448,7 @@ Test(store, linux_io_model_and_reclaim) {
         }
         model_check_stream_range(s, ms, first, ms->batch_count);
     }
-    cr_assert_eq(store_close(s), STROM_OK);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
-    cr_assert_eq(unlink(path), 0);
-    cr_assert_eq(rmdir(dir), 0);
-    free(m);
+    linux_store_done(s, dir, m);
 }
 
 /* Large payloads skip the write buffer (one gathered write with what it holds): they, and the
@@ -565,12 +570,7 @@ Test(store, linux_pipelined_syncs) {
     store_discard(s); /* waits for the sync in flight */
     cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
     model_check_all(m, s);
-    cr_assert_eq(store_close(s), STROM_OK);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, STORE_DATA_FILE_NAME);
-    cr_assert_eq(unlink(path), 0);
-    cr_assert_eq(rmdir(dir), 0);
-    free(m);
+    linux_store_done(s, dir, m);
 }
 
 /* The Linux pwritev loop: pieces of every size, written and read back through a real file. */

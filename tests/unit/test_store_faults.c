@@ -564,16 +564,25 @@ Test(store_faults, enospc_without_reserved_space) {
     enospc_run(0);
 }
 
+/* A store on a fresh memfs (seed) holding 40 batches of 300 bytes in 3 streams, in model *m,
+ * none of them synced yet: the start of the failed-sync tests. */
+static struct store *store_with_40(struct fsx *x, uint64_t seed, struct store_options *o,
+                                   struct model **m) {
+    fsx_init(x, seed);
+    model_options(o);
+    struct store *s = open_ok(x, o);
+    *m = model_new(3, 2);
+    for (int i = 0; i < 40; i++) {
+        model_append(*m, s, (uint32_t)(i % 3), 1, 300);
+    }
+    return s;
+}
+
 Test(store_faults, failed_fdatasync_is_final) {
     struct fsx x;
-    fsx_init(&x, 52);
     struct store_options o;
-    model_options(&o);
-    struct store *s = open_ok(&x, &o);
-    struct model *m = model_new(3, 2);
-    for (int i = 0; i < 40; i++) {
-        model_append(m, s, (uint32_t)(i % 3), 1, 300);
-    }
+    struct model *m = NULL;
+    struct store *s = store_with_40(&x, 52, &o, &m);
     uint64_t durable = 0;
     cr_assert_eq(store_sync(s, &durable), STROM_OK);
     struct model *synced = malloc(sizeof *synced);
@@ -609,14 +618,9 @@ Test(store_faults, failed_fdatasync_is_final) {
  * good, and after a crash exactly what was synced before is there. */
 Test(store_faults, failed_pipelined_sync_is_final) {
     struct fsx x;
-    fsx_init(&x, 53);
     struct store_options o;
-    model_options(&o);
-    struct store *s = open_ok(&x, &o);
-    struct model *m = model_new(3, 2);
-    for (int i = 0; i < 40; i++) {
-        model_append(m, s, (uint32_t)(i % 3), 1, 300);
-    }
+    struct model *m = NULL;
+    struct store *s = store_with_40(&x, 53, &o, &m);
     uint64_t covers = 0;
     uint64_t durable = 0;
     cr_assert_eq(store_sync_start(s, &covers), STROM_OK);
