@@ -519,6 +519,24 @@ static bool log_head_turn(struct gateway *gw) {
     return true;
 }
 
+/* Where the sync cursor starts (a new gateway process) or starts again (lapped): the oldest
+ * node log position that some commit has not published durable yet (its durable_position),
+ * never past the tail. Entries before it are durable, and a sync read finds them in the stores
+ * (catch-up); entries after it may not be, and a sync read that went live at its watermark
+ * waits for the cursor to pass them. Starting at the tail would skip entries published but not
+ * yet durable, and such a read would never get them (strom-sim seed 1244). The commits are
+ * mandatory readers that release only what they synced, so every entry from here on is still
+ * in the ring. */
+static uint64_t sync_cursor_start(const struct gateway *gw) {
+    const struct node_header *h = gw->shm->header;
+    uint64_t start = ring_tail(&gw->log_sync.ring);
+    for (uint32_t k = 0; k < gw->config->commits; k++) {
+        uint64_t durable = __atomic_load_n(&h->commits_c[k].durable_position, __ATOMIC_ACQUIRE);
+        start = durable < start ? durable : start;
+    }
+    return start;
+}
+
 /* The sync cursor follows the head once entries are durable, for sync subscribers. */
 static bool log_sync_turn(struct gateway *gw) {
     const struct node_header *h = gw->shm->header;
@@ -534,7 +552,7 @@ static bool log_sync_turn(struct gateway *gw) {
             err = ring_reader_check(&gw->log_sync, &e);
         }
         if (err) {
-            gw->log_sync.cursor = ring_tail(&gw->log_sync.ring);
+            gw->log_sync.cursor = sync_cursor_start(gw);
             gw_reads_lapped(gw, true);
             return true;
         }
@@ -757,6 +775,7 @@ strom_err gateway_open(struct gateway *gw, struct io *io, const struct node_conf
         /* Entries from before this process are not ours to answer or deliver. */
         ring_reader_rejoin(&gw->log_head);
         gw->log_sync = gw->log_head;
+        gw->log_sync.cursor = sync_cursor_start(gw);
         err = gw_listen(gw, &c->listen, &gw_native_protocol);
     }
     if (!err && c->kafka.enabled) {

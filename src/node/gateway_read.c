@@ -14,7 +14,9 @@
  * cursor) goes back to catch-up, so it costs at most its output buffer and slows nobody. The
  * switch to live happens in the same turn as the watermark is read, and a cursor passes a batch
  * only after its offsets are below that watermark (the commit publishes durable_next before its
- * durable position), so no batch falls between the two modes.
+ * durable position), so no batch falls between the two modes. For that, a gateway's sync cursor
+ * starts (and starts again after a lap) at the oldest node log entry that some commit has not
+ * published durable, never at the tail: it passes every batch that was not durable yet.
  *
  * A batch a Kafka client produced (NODE_FLAG_KAFKA) holds a RecordBatch: it is delivered as a
  * native message set converted from its records (kconv.h), from the read's next offset on and in
