@@ -390,34 +390,39 @@ Test(store_corrupt, bit_flip_in_stream_roots_and_trie) {
     }
 }
 
+/* Builds a case whose last checkpoint still uses an older STREAM record of stream 0: reopens,
+ * appends to streams 1..3 only and closes (the close's checkpoint keeps stream 0's root). Returns
+ * the position of that root: the latest STREAM record of stream 0 before the case's own last
+ * checkpoint (damaging one of the last checkpoint's records would only make it invalid as a
+ * whole). */
+static uint64_t old_root_case_build(struct corrupt_case *k, uint64_t seed) {
+    corrupt_case_build(k, seed, true);
+    uint64_t last = find_record(k, STORE_REC_CHECKPOINT, 0, true);
+    struct store *s = open_ok(&k->x, &k->o);
+    for (uint32_t i = 1; i < 4; i++) {
+        model_append(k->m, s, i, 1, 10);
+    }
+    cr_assert_eq(store_close(s), STROM_OK);
+    uint64_t root0 = 0;
+    for (uint32_t j = 0; j < k->n; j++) {
+        uint64_t p = k->starts[j];
+        if (p < last && k->bytes[p + 4] == STORE_REC_STREAM &&
+            store_get_u64(k->bytes + p + STORE_HEADER_BYTES) == k->m->streams[0].id) {
+            root0 = p;
+        }
+    }
+    cr_assert_neq(root0, 0);
+    return root0;
+}
+
 /* A damaged stream root that the last valid checkpoint needs: that stream reports CORRUPT,
  * the others are fine. */
 Test(store_corrupt, damaged_root_of_one_stream) {
     struct corrupt_case k;
-    corrupt_case_build(&k, 48, true);
-    /* The file ends with the close's checkpoint; corrupt a STREAM record of an earlier
-     * checkpoint that the last one still uses (a stream not touched since). Simplest: the
-     * STREAM records of the last checkpoint are used; damage one and the checkpoint's nodes CRC
-     * fails, so take the one before the last checkpoint instead. */
-    uint64_t last = find_record(&k, STORE_REC_CHECKPOINT, 0, true);
+    uint64_t root0 = old_root_case_build(&k, 48);
     struct fsx *x = &k.x;
-    /* Reopen, append to streams 1..3 only, close: stream 0's root stays in the old nodes. */
-    struct store *s = open_ok(x, &k.o);
-    for (uint32_t i = 1; i < 4; i++) {
-        model_append(k.m, s, i, 1, 10);
-    }
-    cr_assert_eq(store_close(s), STROM_OK);
-    uint64_t root0 = 0;
-    for (uint32_t j = 0; j < k.n; j++) {
-        uint64_t p = k.starts[j];
-        if (p < last && k.bytes[p + 4] == STORE_REC_STREAM &&
-            store_get_u64(k.bytes + p + STORE_HEADER_BYTES) == k.m->streams[0].id) {
-            root0 = p; /* the latest root of stream 0 before the old last checkpoint */
-        }
-    }
-    cr_assert_neq(root0, 0);
     cr_assert_eq(io_memfs_file_flip(x->fs, PATH, root0 + 60, 7), STROM_OK);
-    s = open_ok(x, &k.o);
+    struct store *s = open_ok(x, &k.o);
     struct store_stream_info info;
     cr_assert_eq(store_stream_info(s, k.m->streams[0].id, &info), STROM_ERR_CORRUPT);
     cr_assert_eq(store_error_pos(s), root0);
@@ -435,28 +440,13 @@ Test(store_corrupt, damaged_root_of_one_stream) {
  * the batch. Once the damage is gone (a read error that passed), the open gives every batch. */
 Test(store_corrupt, damaged_root_that_replay_needs) {
     struct corrupt_case k;
-    corrupt_case_build(&k, 50, true);
-    uint64_t last = find_record(&k, STORE_REC_CHECKPOINT, 0, true);
+    uint64_t root0 = old_root_case_build(&k, 50);
     struct fsx *x = &k.x;
     struct store *s = open_ok(x, &k.o);
-    for (uint32_t i = 1; i < 4; i++) {
-        model_append(k.m, s, i, 1, 10); /* the close's checkpoint keeps stream 0's old root */
-    }
-    cr_assert_eq(store_close(s), STROM_OK);
-    s = open_ok(x, &k.o);
     model_append(k.m, s, 0, 2, 30); /* after the last checkpoint: replayed at the next open */
     cr_assert_eq(store_sync(s, NULL), STROM_OK);
     store_discard(s);
     io_memfs_crash(x->fs, IO_MEMFS_CRASH_KEEP);
-    uint64_t root0 = 0;
-    for (uint32_t j = 0; j < k.n; j++) {
-        uint64_t p = k.starts[j];
-        if (p < last && k.bytes[p + 4] == STORE_REC_STREAM &&
-            store_get_u64(k.bytes + p + STORE_HEADER_BYTES) == k.m->streams[0].id) {
-            root0 = p;
-        }
-    }
-    cr_assert_neq(root0, 0);
     cr_assert_eq(io_memfs_file_flip(x->fs, PATH, root0 + 60, 7), STROM_OK);
     s = NULL;
     cr_assert_eq(store_open(&x->io, PATH, &k.o, &s), STROM_ERR_CORRUPT);
