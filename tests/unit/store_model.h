@@ -51,6 +51,14 @@ static inline struct model *model_new(uint32_t stream_count, uint64_t id_salt) {
     return m;
 }
 
+/* A copy of m (the model at a moment, e.g. what a sync covered); the caller frees it. */
+static inline struct model *model_copy(const struct model *m) {
+    struct model *c = malloc(sizeof *c);
+    cr_assert(c != NULL);
+    memcpy(c, m, sizeof *m);
+    return c;
+}
+
 static inline void model_payload(uint64_t stream_id, uint32_t index, uint8_t *buf, uint32_t len) {
     struct rng r;
     rng_init(&r, stream_id * 1000003u + index);

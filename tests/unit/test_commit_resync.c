@@ -14,6 +14,7 @@
 #include "node/nodelog.h"
 #include "node/shm.h"
 #include "store/store.h"
+#include "node_fixture.h"
 
 /* Files on fs; shared memory and events from Linux (its io has no state of its own). */
 static void hybrid_io(struct io_memfs *fs, struct io_vtable *vt, struct io *io) {
@@ -32,18 +33,11 @@ static void hybrid_io(struct io_memfs *fs, struct io_vtable *vt, struct io *io) 
 }
 
 static void small_config(struct node_config *c) {
-    node_config_defaults(c);
+    node_fixture_small(c);
     snprintf(c->data_dir, sizeof c->data_dir, "data");
     c->commits = 1;
     c->gateways = 1;
-    c->streams_max = 64;
-    c->paths_bytes = 4096;
-    c->producers_max = 64;
-    c->frame_bytes_max = 4096;
-    c->log_bytes = 64u << 10;
-    c->request_bytes = 64u << 10;
-    char msg[256];
-    cr_assert_eq(node_config_check(c, msg, sizeof msg), STROM_OK, "%s", msg);
+    node_fixture_check(c);
 }
 
 /* Appends count batches of one message to stream 1 from offset `from`, as a commit stores them

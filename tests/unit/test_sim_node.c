@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 
+#include "node_fixture.h"
 #include "sim/simnode.h"
 
 static struct simnode *exit_node;
@@ -16,18 +17,11 @@ static void on_exit_route(struct sim_world *w, void *arg, struct sim_proc *p, bo
 }
 
 static void small_config(struct node_config *c) {
-    node_config_defaults(c);
-    c->streams_max = 64;
-    c->paths_bytes = 4096;
-    c->producers_max = 64;
-    c->frame_bytes_max = 4096;
-    c->log_bytes = 64u << 10;
-    c->request_bytes = 64u << 10;
+    node_fixture_small(c);
     c->connections_max = 8;
     c->inflight_max = 16;
     c->reads_max = 4;
-    char msg[256];
-    cr_assert_eq(node_config_check(c, msg, sizeof msg), STROM_OK, "%s", msg);
+    node_fixture_check(c);
 }
 
 Test(sim_node, starts_restarts_a_role_and_survives_a_node_crash) {

@@ -554,6 +554,19 @@ Test(store_faults, enospc_without_reserved_space) {
     enospc_run(0);
 }
 
+/* After a failed sync and a close: a crash that drops what was not synced, then a reopen holds
+ * exactly the batches of synced. Frees both models and the file system. */
+static void crash_then_check(struct fsx *x, const struct store_options *o, struct model *synced,
+                             struct model *m) {
+    io_memfs_crash(x->fs, IO_MEMFS_CRASH_DROP);
+    struct store *s = open_ok(x, o);
+    model_check_all(synced, s);
+    cr_assert_eq(store_close(s), STROM_OK);
+    free(synced);
+    free(m);
+    io_memfs_destroy(x->fs);
+}
+
 /* A store on a fresh memfs (seed) holding 40 batches of 300 bytes in 3 streams, in model *m,
  * none of them synced yet: the start of the failed-sync tests. */
 static struct store *store_with_40(struct fsx *x, uint64_t seed, struct store_options *o,
@@ -575,8 +588,7 @@ Test(store_faults, failed_fdatasync_is_final) {
     struct store *s = store_with_40(&x, 52, &o, &m);
     uint64_t durable = 0;
     cr_assert_eq(store_sync(s, &durable), STROM_OK);
-    struct model *synced = malloc(sizeof *synced);
-    memcpy(synced, m, sizeof *m);
+    struct model *synced = model_copy(m);
     for (int i = 0; i < 10; i++) {
         model_append(m, s, (uint32_t)(i % 3), 1, 300);
     }
@@ -594,13 +606,7 @@ Test(store_faults, failed_fdatasync_is_final) {
     cr_assert_eq(store_durable_pos(s), durable);
     model_check_all(m, s); /* reads go on */
     cr_assert_eq(store_close(s), STROM_OK);
-    io_memfs_crash(x.fs, IO_MEMFS_CRASH_DROP);
-    s = open_ok(&x, &o);
-    model_check_all(synced, s); /* exactly the synced batches: the failed ones never hit disk */
-    cr_assert_eq(store_close(s), STROM_OK);
-    free(synced);
-    free(m);
-    io_memfs_destroy(x.fs);
+    crash_then_check(&x, &o, synced, m); /* the failed batches never hit the disk */
 }
 
 /* Two pipelined syncs where the first fails and the second succeeds (the kernel reports an error
@@ -616,8 +622,7 @@ Test(store_faults, failed_pipelined_sync_is_final) {
     cr_assert_eq(store_sync_start(s, &covers), STROM_OK);
     cr_assert_eq(store_sync_collect(s, IO_TIMEOUT_INFINITE, &durable), STROM_OK);
     cr_assert_eq(durable, covers);
-    struct model *synced = malloc(sizeof *synced);
-    memcpy(synced, m, sizeof *m);
+    struct model *synced = model_copy(m);
     model_append(m, s, 0, 1, 300);
     io_memfs_fail_datasync(x.fs, 1);
     cr_assert_eq(store_sync_start(s, &covers), STROM_OK); /* the memfs runs it at once: fails */
@@ -631,13 +636,7 @@ Test(store_faults, failed_pipelined_sync_is_final) {
     cr_assert_eq(store_sync_start(s, &covers), STROM_ERR_STORE_FAILED, "no retry of fsync");
     cr_assert_eq(store_sync(s, NULL), STROM_ERR_STORE_FAILED);
     cr_assert_eq(store_close(s), STROM_OK);
-    io_memfs_crash(x.fs, IO_MEMFS_CRASH_DROP);
-    s = open_ok(&x, &o);
-    model_check_all(synced, s);
-    cr_assert_eq(store_close(s), STROM_OK);
-    free(synced);
-    free(m);
-    io_memfs_destroy(x.fs);
+    crash_then_check(&x, &o, synced, m);
 }
 
 /* --- reclaim --------------------------------------------------------------------------------- */
