@@ -260,6 +260,21 @@ static void commit_count_sync(struct commit *k, uint64_t took_ns) {
         took_ns > k->counters->sync_ns_max ? took_ns : k->counters->sync_ns_max;
 }
 
+/* Takes the outcome of a store sync, blocking or started (err): NO_SPACE pauses the commit and
+ * is no error for the caller (nothing was lost: the same sync is tried again once there is
+ * room); any other error fails the commit (the process exits and the store is opened again);
+ * success ends a pause. Returns what the caller passes on. */
+static strom_err commit_sync_outcome(struct commit *k, strom_err err) {
+    if (err == STROM_ERR_NO_SPACE) {
+        k->no_space = true;
+    } else if (err) {
+        k->failed = true;
+    } else {
+        k->no_space = false;
+    }
+    return err == STROM_ERR_NO_SPACE ? STROM_OK : err;
+}
+
 /* Store sync of everything, then publish and release the node log (the syncs in flight are
  * collected by store_sync on the way). */
 static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
@@ -271,24 +286,20 @@ static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
     }
 #endif
     strom_err err = store_sync(k->store, &file_durable_pos);
-    if (err == STROM_ERR_NO_SPACE) {
-        k->no_space = true; /* nothing lost: try again once there is room */
-        return STROM_OK;
+    bool synced = err == STROM_OK;
+    err = commit_sync_outcome(k, err);
+    if (synced) {
+        commit_count_sync(k, io_clock_monotonic_ns(k->io) - t0);
+        k->sync_count = 0;
+        k->pending_bytes = 0;
+        k->pending_since_ns = 0;
+        k->last_sync_ns = now_ns;
+        /* Before the node log position: a gateway that sees a batch durable finds it in the
+         * file. */
+        __atomic_store_n(&k->counters->file_durable_pos, file_durable_pos, __ATOMIC_RELEASE);
+        commit_publish(k, true);
     }
-    if (err) {
-        k->failed = true;
-        return err;
-    }
-    k->no_space = false;
-    commit_count_sync(k, io_clock_monotonic_ns(k->io) - t0);
-    k->sync_count = 0;
-    k->pending_bytes = 0;
-    k->pending_since_ns = 0;
-    k->last_sync_ns = now_ns;
-    /* Before the node log position: a gateway that sees a batch durable finds it in the file. */
-    __atomic_store_n(&k->counters->file_durable_pos, file_durable_pos, __ATOMIC_RELEASE);
-    commit_publish(k, true);
-    return STROM_OK;
+    return err;
 }
 
 /* Collects the syncs that finished (waiting up to timeout_ns for the oldest) and publishes what
@@ -337,25 +348,21 @@ static strom_err commit_sync_start(struct commit *k, uint64_t now_ns) {
     uint64_t t0 = io_clock_monotonic_ns(k->io);
     uint64_t covers = 0;
     strom_err err = store_sync_start(k->store, &covers);
-    if (err == STROM_ERR_NO_SPACE) {
-        k->no_space = true; /* nothing lost: try again once there is room */
-        return STROM_OK;
+    bool started = err == STROM_OK;
+    err = commit_sync_outcome(k, err);
+    if (started) {
+        k->syncs[k->sync_count++] = (struct commit_sync){.log_position = k->log.cursor,
+                                                         .store_end = covers,
+                                                         .dirty_end = k->dirty_count,
+                                                         .started_ns = t0};
+        k->pending_bytes = 0;
+        k->pending_since_ns = 0;
+        k->last_sync_ns = now_ns;
+        /* A store that synced at once (a checkpoint was due, or an io without asynchronous
+         * syncs) is collected here. */
+        err = commit_collect(k, 0);
     }
-    if (err) {
-        k->failed = true;
-        return err;
-    }
-    k->no_space = false;
-    k->syncs[k->sync_count++] = (struct commit_sync){.log_position = k->log.cursor,
-                                                     .store_end = covers,
-                                                     .dirty_end = k->dirty_count,
-                                                     .started_ns = t0};
-    k->pending_bytes = 0;
-    k->pending_since_ns = 0;
-    k->last_sync_ns = now_ns;
-    /* A store that synced at once (a checkpoint was due, or an io without asynchronous syncs)
-     * is collected here. */
-    return commit_collect(k, 0);
+    return err;
 }
 
 /* Appends one batch of ours. Already-stored batches (read again after a restart) are skipped. */
