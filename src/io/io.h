@@ -29,7 +29,14 @@ enum io_open_flags {
     IO_OPEN_WRITE = 1u << 1,  /* read and write */
     IO_OPEN_CREATE = 1u << 2, /* create when missing (mode 0644) */
     IO_OPEN_EXCL = 1u << 3,   /* with CREATE: fail with STROM_ERR_EXISTS when present */
+    /* with WRITE: writes bypass the page cache (Linux O_DIRECT): each pwrite's buffer address,
+     * length and offset are multiples of IO_DIRECT_ALIGN (else INVALID_ARGUMENT); UNSUPPORTED
+     * where the file system refuses it */
+    IO_OPEN_DIRECT = 1u << 4,
 };
+
+/* The alignment of IO_OPEN_DIRECT writes (the logical block size of common disks, and the page). */
+#define IO_DIRECT_ALIGN 4096u
 
 /* Readiness bits of a poller registration and of a poller event. */
 enum io_poll_bits {

@@ -48,10 +48,16 @@ static strom_err linux_file_open(struct io *io, const char *path, uint32_t flags
     if (flags & IO_OPEN_EXCL) {
         oflags |= O_EXCL;
     }
+    if (flags & IO_OPEN_DIRECT) {
+        oflags |= O_DIRECT;
+    }
     int fd;
     do {
         fd = open(path, oflags, 0644);
     } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == EINVAL && (flags & IO_OPEN_DIRECT)) {
+        return STROM_ERR_UNSUPPORTED; /* a file system without O_DIRECT */
+    }
     if (fd < 0) {
         return strom_err_from_errno(errno);
     }

@@ -58,6 +58,7 @@ struct memfs_file {
 struct memfs_fd {
     bool used;
     bool writable;
+    bool direct;   /* IO_OPEN_DIRECT: writes must be aligned */
     uint32_t file; /* index in files */
 };
 
@@ -67,6 +68,7 @@ struct io_memfs {
     uint64_t used_blocks;
     uint32_t fail_datasync_count;
     uint32_t fail_pwrite_count;
+    bool direct_refused; /* opens with IO_OPEN_DIRECT fail with UNSUPPORTED */
     double read_flip_p;
     uint64_t mono_ns;
     uint64_t real_ns;
@@ -354,6 +356,9 @@ static strom_err memfs_file_open(struct io *io, const char *path, uint32_t flags
     if (index >= 0 && fs->files[index].is_dir) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
+    if ((flags & IO_OPEN_DIRECT) && fs->direct_refused) {
+        return STROM_ERR_UNSUPPORTED;
+    }
     int slot = -1;
     for (int i = 0; i < IO_MEMFS_FDS_MAX && slot < 0; i++) {
         slot = fs->fds[i].used ? -1 : i;
@@ -371,8 +376,10 @@ static strom_err memfs_file_open(struct io *io, const char *path, uint32_t flags
         }
     }
     fs->files[index].fd_refs++;
-    fs->fds[slot] = (struct memfs_fd){
-        .used = true, .writable = (flags & IO_OPEN_WRITE) != 0, .file = (uint32_t)index};
+    fs->fds[slot] = (struct memfs_fd){.used = true,
+                                      .writable = (flags & IO_OPEN_WRITE) != 0,
+                                      .direct = (flags & IO_OPEN_DIRECT) != 0,
+                                      .file = (uint32_t)index};
     *fd_out = slot + IO_MEMFS_FD_FIRST;
     return STROM_OK;
 }
@@ -421,6 +428,11 @@ static strom_err memfs_file_pwrite(struct io *io, int fd, const void *buf, size_
     struct memfs_file *f = fd_file(fs, fd, true);
     if (f == NULL) {
         return STROM_ERR_INVALID_ARGUMENT;
+    }
+    if (fs->fds[fd - IO_MEMFS_FD_FIRST].direct &&
+        ((uintptr_t)buf % IO_DIRECT_ALIGN != 0 || len % IO_DIRECT_ALIGN != 0 ||
+         off % IO_DIRECT_ALIGN != 0)) {
+        return STROM_ERR_INVALID_ARGUMENT; /* as O_DIRECT's EINVAL */
     }
     fs->stats.pwrites++;
     if (fs->fail_pwrite_count > 0) {
@@ -730,6 +742,10 @@ uint64_t io_memfs_used_bytes(const struct io_memfs *fs) {
 
 void io_memfs_fail_datasync(struct io_memfs *fs, uint32_t count) {
     fs->fail_datasync_count = count;
+}
+
+void io_memfs_refuse_direct(struct io_memfs *fs, bool refuse) {
+    fs->direct_refused = refuse;
 }
 
 void io_memfs_fail_pwrite(struct io_memfs *fs, uint32_t count) {

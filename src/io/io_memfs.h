@@ -88,6 +88,10 @@ void io_memfs_fail_datasync(struct io_memfs *fs, uint32_t count);
 /* The next count calls of pwrite fail with STROM_ERR_IO and write nothing. */
 void io_memfs_fail_pwrite(struct io_memfs *fs, uint32_t count);
 
+/* refuse: opens with IO_OPEN_DIRECT fail with UNSUPPORTED, as on a file system without O_DIRECT
+ * (false, the default: they succeed, and their writes must be aligned as on Linux). */
+void io_memfs_refuse_direct(struct io_memfs *fs, bool refuse);
+
 /* Each pread flips one random bit of what it returns with probability p in [0, 1]; the files
  * are unchanged. */
 void io_memfs_set_read_flip(struct io_memfs *fs, double p);

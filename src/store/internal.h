@@ -48,7 +48,9 @@ struct store_log {
     uint64_t reserve_bytes; /* reserve this far ahead; 0: never reserve */
     uint64_t size_end;      /* the file's size as this log set it (>= end when size_ahead) */
     uint64_t size_ahead;    /* extend the file's size this far ahead of end; 0: never */
-    uint8_t *buf;           /* [written, end) */
+    uint8_t *buf;           /* [written - skew, end), aligned to IO_DIRECT_ALIGN */
+    int dfd;                /* O_DIRECT descriptor of the file (log_direct_open); -1: none */
+    uint32_t skew;          /* with dfd: the bytes of written's partial block, at buf */
     size_t buf_cap;         /* bytes at buf */
     bool range_on;          /* records appended now extend range_crc (checkpoint nodes) */
     uint32_t range_crc;     /* crc32c of the bytes appended while range_on */
@@ -73,6 +75,12 @@ void log_set_size_ahead(struct store_log *log, uint64_t bytes);
 strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const void *head,
                      size_t head_len, const void *payload, size_t payload_len, uint64_t *pos_out,
                      uint32_t *span_out);
+/* Opens path (the log's file) a second time with IO_OPEN_DIRECT; the log then writes through it
+ * (store_options.direct_writes). Keeps the partial block before end in the buffer: it is read
+ * until two reads agree (a read may flip a bit; what is written again must be what the file
+ * holds). A file system that refuses O_DIRECT (UNSUPPORTED, INVALID_ARGUMENT) leaves the log
+ * buffered, with STROM_OK. Errors: IO (no two reads agreed), those of open and pread. */
+strom_err log_direct_open(struct store_log *log, const char *path);
 /* Writes the buffer out (pwrite). */
 strom_err log_flush(struct store_log *log);
 /* Flushes and fdatasyncs; durable becomes end. Collects the syncs in flight first. A failed

@@ -1,8 +1,11 @@
 /*
  * log.c: the store file as an append-only log with a write buffer (see internal.h).
  *
- * Invariants: written <= end, durable <= written, end - written <= buf_cap, positions aligned to
- * STORE_ALIGN. Only this file writes the fields of struct store_log.
+ * Invariants: written <= end, durable <= written, skew + end - written <= buf_cap, positions
+ * aligned to STORE_ALIGN; with an O_DIRECT descriptor (dfd), skew = written % IO_DIRECT_ALIGN and
+ * buf starts with the bytes [written - skew, written) as the file holds them, so that a flush
+ * writes whole blocks from written - skew (the partial last block again, zeros after the end).
+ * Only this file writes the fields of struct store_log.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +32,68 @@ strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_i
     log->reserved_end = end;
     log->reserve_bytes = reserve_bytes;
     log->size_end = end;
+    log->dfd = -1;
     if (writable) {
-        log->buf = malloc(buf_cap);
-        if (log->buf == NULL) {
+        /* Aligned, with a block more for the zeros after the end of an O_DIRECT write. */
+        void *buf = NULL;
+        size_t bytes = (buf_cap + 2 * IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
+        if (posix_memalign(&buf, IO_DIRECT_ALIGN, bytes) != 0) {
             return STROM_ERR_NO_MEMORY;
         }
+        log->buf = buf;
         log->buf_cap = buf_cap;
     }
     return STROM_OK;
 }
 
+/* Reads the partial block before written into buf until two reads agree (commit.c's resync does
+ * the same for its tail). */
+static strom_err log_direct_load(struct store_log *log) {
+    uint32_t skew = (uint32_t)(log->written % IO_DIRECT_ALIGN);
+    uint8_t again[IO_DIRECT_ALIGN];
+    strom_err err = STROM_OK;
+    bool same = skew == 0;
+    for (uint32_t t = 0; !err && !same && t < STORE_READ_TRIES + 1; t++) {
+        size_t got = 0;
+        uint8_t *into = t == 0 ? log->buf : again;
+        err = io_file_pread(log->io, log->fd, into, skew, log->written - skew, &got);
+        err = err ? err : (got < skew ? STROM_ERR_TRUNCATED : STROM_OK);
+        same = !err && t > 0 && memcmp(log->buf, again, skew) == 0;
+        if (!err && t > 0 && !same) {
+            memcpy(log->buf, again, skew); /* the newer read is the one compared next */
+        }
+    }
+    err = err ? err : (same ? STROM_OK : STROM_ERR_IO);
+    log->skew = err ? 0 : skew;
+    return err;
+}
+
+strom_err log_direct_open(struct store_log *log, const char *path) {
+    strom_assert(log->writable && log->dfd < 0);
+    strom_err err = log_flush(log);
+    int dfd = -1;
+    if (!err) {
+        err = io_file_open(log->io, path, IO_OPEN_WRITE | IO_OPEN_DIRECT, &dfd);
+    }
+    if (err == STROM_ERR_UNSUPPORTED || err == STROM_ERR_INVALID_ARGUMENT) {
+        return STROM_OK; /* buffered writes, as without the option */
+    }
+    if (!err) {
+        err = log_direct_load(log);
+    }
+    if (!err) {
+        log->dfd = dfd;
+    } else if (dfd >= 0) {
+        (void)io_file_close(log->io, dfd);
+    }
+    return err;
+}
+
 void log_free(struct store_log *log) {
+    if (log->dfd >= 0) {
+        (void)io_file_close(log->io, log->dfd);
+        log->dfd = -1;
+    }
     free(log->buf);
     log->buf = NULL;
     log->buf_cap = 0;
@@ -92,6 +146,23 @@ static strom_err log_reserve(struct store_log *log, uint64_t want) {
     return err ? err : log_extend(log, want);
 }
 
+/* The O_DIRECT form of log_flush: whole blocks from written - skew, zeros after the end (inside
+ * the size kept ahead); the new partial block moves to the front of the buffer. */
+static strom_err log_flush_direct(struct store_log *log) {
+    size_t len = log->skew + (size_t)(log->end - log->written);
+    size_t padded = (len + IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
+    strom_assert(log->end <= log->size_end && padded <= log->buf_cap + IO_DIRECT_ALIGN);
+    memset(log->buf + len, 0, padded - len);
+    strom_err err = io_file_pwrite(log->io, log->dfd, log->buf, padded, log->written - log->skew);
+    if (err == STROM_OK) {
+        uint32_t skew = (uint32_t)(log->end % IO_DIRECT_ALIGN);
+        memmove(log->buf, log->buf + (len - skew), skew);
+        log->skew = skew;
+        log->written = log->end;
+    }
+    return err;
+}
+
 strom_err log_flush(struct store_log *log) {
     if (log->failed) {
         return STROM_ERR_STORE_FAILED;
@@ -99,8 +170,11 @@ strom_err log_flush(struct store_log *log) {
     if (log->end == log->written) {
         return STROM_OK;
     }
-    strom_assert(log->end - log->written <= log->buf_cap);
+    strom_assert(log->skew + log->end - log->written <= log->buf_cap);
     log->pwrites++;
+    if (log->dfd >= 0) {
+        return log_flush_direct(log);
+    }
     strom_err err =
         io_file_pwrite(log->io, log->fd, log->buf, (size_t)(log->end - log->written), log->written);
     if (err == STROM_OK) {
@@ -115,6 +189,23 @@ static void range_add(struct store_log *log, const void *p, size_t len) {
     }
 }
 
+/* With dfd: the partial block before the new written, from the end of what the gathered write
+ * wrote (at least a block, since only records larger than the buffer's room go gathered then). */
+static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int count) {
+    if (log->dfd < 0) {
+        return;
+    }
+    uint32_t skew = (uint32_t)(log->written % IO_DIRECT_ALIGN);
+    uint32_t left = skew;
+    for (int i = count - 1; i >= 0 && left > 0; i--) {
+        size_t take = iov[i].len < left ? iov[i].len : left;
+        memcpy(log->buf + (left - take), (const uint8_t *)iov[i].base + (iov[i].len - take), take);
+        left -= (uint32_t)take;
+    }
+    strom_assert(left == 0);
+    log->skew = skew;
+}
+
 /* Writes what the buffer holds and the record after it in one gathered write, without copying
  * the payload: used for records with a large payload and for those larger than the buffer. */
 static strom_err log_write_gathered(struct store_log *log, const uint8_t *header, const void *head,
@@ -122,7 +213,7 @@ static strom_err log_write_gathered(struct store_log *log, const uint8_t *header
                                     uint64_t span) {
     static const uint8_t zeros[STORE_ALIGN];
     struct io_iov iov[5] = {
-        {log->buf, (size_t)(log->end - log->written)},
+        {log->buf + log->skew, (size_t)(log->end - log->written)},
         {header, STORE_HEADER_BYTES},
         {head, head_len},
         {payload, payload_len},
@@ -135,6 +226,7 @@ static strom_err log_write_gathered(struct store_log *log, const uint8_t *header
             range_add(log, iov[i].base, iov[i].len);
         }
         log->written = log->end + span;
+        log_keep_tail(log, iov, 5);
     }
     return err;
 }
@@ -165,14 +257,17 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
     };
     uint8_t header[STORE_HEADER_BYTES];
     store_header_encode(header, &h, log->file_id, pos);
-    bool gather = payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
-    if (!gather && log->end - log->written + span > log->buf_cap) {
+    /* With O_DIRECT everything goes through the buffer that fits (the gathered write would be
+     * buffered, and unaligned). */
+    bool gather = log->dfd >= 0 ? span + IO_DIRECT_ALIGN > log->buf_cap
+                                : payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
+    if (!gather && log->skew + log->end - log->written + span > log->buf_cap) {
         err = log_flush(log);
     }
     if (gather) {
         err = log_write_gathered(log, header, head, head_len, payload, payload_len, span);
     } else if (err == STROM_OK) {
-        uint8_t *at = log->buf + (log->end - log->written);
+        uint8_t *at = log->buf + log->skew + (log->end - log->written);
         memcpy(at, header, STORE_HEADER_BYTES);
         memcpy(at + STORE_HEADER_BYTES, head, head_len);
         if (payload_len) {
@@ -289,7 +384,7 @@ strom_err log_read(struct store_log *log, uint64_t pos, void *buf, size_t len, s
         }
     }
     if (err == STROM_OK && done < len && pos + done >= log->written && pos + done < log->end) {
-        uint64_t from = pos + done - log->written;
+        uint64_t from = pos + done - log->written + log->skew;
         size_t take = (size_t)(log->end - (pos + done));
         take = take < len - done ? take : len - done;
         memcpy(out + done, log->buf + from, take);
@@ -324,6 +419,7 @@ strom_err log_read_record(struct store_log *log, uint64_t pos, uint32_t span, ui
 
 strom_err log_cut(struct store_log *log, uint64_t end) {
     strom_assert(log->writable && log->end == log->written && end % STORE_ALIGN == 0);
+    strom_assert(log->dfd < 0 || end == log->end); /* with dfd: only a clean close's cut */
     strom_err err = io_file_truncate(log->io, log->fd, end);
     if (err == STROM_OK) {
         log->syncs++;

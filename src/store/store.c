@@ -39,6 +39,7 @@ static bool options_valid(const struct store_options *o) {
     return o->index_fanout >= STORE_FANOUT_MIN && o->index_fanout <= STORE_FANOUT_MAX &&
            o->checkpoint_bytes >= 4096 && o->write_buffer_bytes >= 4096 &&
            (o->size_ahead_bytes == 0 || o->size_ahead_bytes >= 4096) &&
+           (!o->direct_writes || (o->size_ahead_bytes > 0 && !o->read_only)) &&
            o->write_buffer_bytes <= (1u << 30) && o->batch_bytes_max >= 1 &&
            o->batch_bytes_max <= STORE_BODY_BYTES_MAX - STORE_BATCH_HEAD_BYTES &&
            o->streams_max >= 1 && o->memory_bytes_max >= (1u << 20);
@@ -189,6 +190,7 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
     }
     s->io = io;
     s->opt = *o;
+    s->log.dfd = -1; /* log_free may run before log_init */
     slab_init(&s->slab, o->memory_bytes_max);
     s->scratch = malloc(STORE_SCRATCH_BYTES);
     s->window = malloc(STORE_WINDOW_BYTES);
@@ -211,6 +213,9 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
         log_set_size_ahead(&s->log, o->read_only ? 0 : o->size_ahead_bytes);
         if (err == STROM_OK) {
             err = store_recover(s, size);
+        }
+        if (err == STROM_OK && o->direct_writes) {
+            err = log_direct_open(&s->log, s->path);
         }
         if (err) {
             io_file_close(io, fd);
@@ -584,6 +589,10 @@ strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *dur
         *durable_pos_out = s->log.durable;
     }
     return err;
+}
+
+bool store_direct_writes(const struct store *s) {
+    return s->log.dfd >= 0;
 }
 
 uint32_t store_syncs_inflight(const struct store *s) {

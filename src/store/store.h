@@ -68,6 +68,14 @@ struct store_options {
     uint64_t size_ahead_bytes;       /* the file's size is kept this far ahead of its end (zeros,
                                         >= 4096), so that a sync of an append need not commit a
                                         new size (ext4: a journal commit or an inode write); 0: off */
+    bool direct_writes;              /* write through a second descriptor opened with O_DIRECT
+                                        (io IO_OPEN_DIRECT), from an aligned buffer that keeps the
+                                        partial last 4 KiB block and writes it again with the next
+                                        group: no page-cache copy, no delayed allocation. Needs
+                                        size_ahead_bytes (the zeros after the end lie inside the
+                                        size, which a clean close cuts). Where the file system
+                                        refuses O_DIRECT the store writes buffered:
+                                        store_direct_writes says which. Recovery is unchanged */
     uint32_t batch_bytes_max;        /* largest payload an append takes */
     uint64_t streams_max;            /* streams the store holds at most */
     uint64_t memory_bytes_max;       /* bound of the per-stream memory (spines, trie nodes) */
@@ -157,6 +165,10 @@ strom_err store_sync(struct store *s, uint64_t *durable_pos_out);
  */
 strom_err store_sync_start(struct store *s, uint64_t *covers_out);
 strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *durable_pos_out);
+/* Whether the store writes with O_DIRECT now (store_options.direct_writes, and the file system
+ * took it). */
+bool store_direct_writes(const struct store *s);
+
 /* Syncs started and not yet collected. */
 uint32_t store_syncs_inflight(const struct store *s);
 

@@ -283,3 +283,32 @@ Test(io_memfs, pwritev_writes_the_pieces_in_order) {
     cr_assert_eq(io_file_pwritev(&fx.io, fd, more, 1, 8192), STROM_ERR_NO_SPACE);
     io_memfs_destroy(fx.fs);
 }
+
+/* IO_OPEN_DIRECT: unaligned writes fail as O_DIRECT's do, aligned ones land; a refusing file
+ * system says UNSUPPORTED. */
+Test(io_memfs, direct_writes_must_be_aligned) {
+    struct fixture fx;
+    fixture_init(&fx, 9);
+    int fd = open_rw(&fx, "a");
+    int dfd = -1;
+    cr_assert_eq(io_file_open(&fx.io, "a", IO_OPEN_WRITE | IO_OPEN_DIRECT, &dfd), STROM_OK);
+    static _Alignas(IO_DIRECT_ALIGN) uint8_t block[2 * IO_DIRECT_ALIGN];
+    fill(block, sizeof block, 5);
+    cr_assert_eq(io_file_pwrite(&fx.io, dfd, block + 1, IO_DIRECT_ALIGN, 0),
+                 STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(io_file_pwrite(&fx.io, dfd, block, 100, 0), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(io_file_pwrite(&fx.io, dfd, block, IO_DIRECT_ALIGN, 512),
+                 STROM_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(io_file_pwrite(&fx.io, dfd, block, sizeof block, IO_DIRECT_ALIGN), STROM_OK);
+    cr_assert_eq(io_file_pwrite(&fx.io, fd, block, 100, 1), STROM_OK); /* not direct: any */
+    uint8_t back[sizeof block];
+    size_t got = 0;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, IO_DIRECT_ALIGN, &got), STROM_OK);
+    cr_assert_eq(got, sizeof block);
+    cr_assert_eq(memcmp(back, block, sizeof block), 0);
+    io_memfs_refuse_direct(fx.fs, true);
+    int refused = -1;
+    cr_assert_eq(io_file_open(&fx.io, "a", IO_OPEN_WRITE | IO_OPEN_DIRECT, &refused),
+                 STROM_ERR_UNSUPPORTED);
+    io_memfs_destroy(fx.fs);
+}
