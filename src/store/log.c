@@ -190,7 +190,8 @@ static void range_add(struct store_log *log, const void *p, size_t len) {
 }
 
 /* With dfd: the partial block before the new written, from the end of what the gathered write
- * wrote (at least a block, since only records larger than the buffer's room go gathered then). */
+ * wrote: more than a block, since with dfd only a record whose span passes the buffer less a block
+ * goes gathered, and the buffer holds two blocks at least (options_valid). */
 static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int count) {
     if (log->dfd < 0) {
         return;

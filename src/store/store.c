@@ -39,7 +39,8 @@ static bool options_valid(const struct store_options *o) {
     return o->index_fanout >= STORE_FANOUT_MIN && o->index_fanout <= STORE_FANOUT_MAX &&
            o->checkpoint_bytes >= 4096 && o->write_buffer_bytes >= 4096 &&
            (o->size_ahead_bytes == 0 || o->size_ahead_bytes >= 4096) &&
-           (!o->direct_writes || (o->size_ahead_bytes > 0 && !o->read_only)) &&
+           (!o->direct_writes || (o->size_ahead_bytes > 0 && !o->read_only &&
+                                  o->write_buffer_bytes >= 2 * IO_DIRECT_ALIGN)) &&
            o->write_buffer_bytes <= (1u << 30) && o->batch_bytes_max >= 1 &&
            o->batch_bytes_max <= STORE_BODY_BYTES_MAX - STORE_BATCH_HEAD_BYTES &&
            o->streams_max >= 1 && o->memory_bytes_max >= (1u << 20);

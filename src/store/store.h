@@ -73,7 +73,8 @@ struct store_options {
                                         partial last 4 KiB block and writes it again with the next
                                         group: no page-cache copy, no delayed allocation. Needs
                                         size_ahead_bytes (the zeros after the end lie inside the
-                                        size, which a clean close cuts). Where the file system
+                                        size, which a clean close cuts) and a write buffer of two
+                                        blocks at least. Where the file system
                                         refuses O_DIRECT the store writes buffered:
                                         store_direct_writes says which. Recovery is unchanged */
     uint32_t batch_bytes_max;        /* largest payload an append takes */

@@ -127,11 +127,14 @@ Test(store, model_direct_writes) {
     }
 }
 
-/* Direct writes without a size kept ahead are refused (the zeros after the end need one). */
-Test(store, direct_writes_need_size_ahead) {
+/* Direct writes need a size kept ahead (for the zeros after the end) and a buffer of two blocks. */
+Test(store, direct_writes_options_checked) {
     struct fx f;
     fx_setup(&f, 51);
     f.o.direct_writes = true;
+    cr_assert_eq(store_open(&f.io, "data", &f.o, &f.s), STROM_ERR_INVALID_ARGUMENT);
+    f.o.size_ahead_bytes = 8192;
+    f.o.write_buffer_bytes = IO_DIRECT_ALIGN; /* the block kept and a record need two */
     cr_assert_eq(store_open(&f.io, "data", &f.o, &f.s), STROM_ERR_INVALID_ARGUMENT);
     f.s = NULL;
     fx_done(&f);
