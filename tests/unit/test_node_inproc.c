@@ -570,13 +570,19 @@ static void pump_without_commit(int rounds) {
     }
 }
 
-Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
+/* A new connection that said hello and created stream /d (request 1, answered). */
+static int connect_and_create_d(void) {
     int fd = connect_client();
     hello(fd);
     struct proto_create c = {.path = "/d", .path_len = 2};
     send_frame(fd, PROTO_CREATE, 1, &c);
     struct proto_frame f;
     cr_assert(recv_frame(fd, &f));
+    return fd;
+}
+
+/* Sends request id: a sync read of /d that follows from offset 0. */
+static void send_sync_follow_d(int fd, uint64_t id) {
     struct proto_read q = {.path = "/d",
                            .path_len = 2,
                            .from = 0,
@@ -585,7 +591,13 @@ Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
                            .ack = 1,
                            .sync = true,
                            .credit_bytes = 1 << 20};
-    send_frame(fd, PROTO_READ, 2, &q);
+    send_frame(fd, PROTO_READ, id, &q);
+}
+
+Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
+    int fd = connect_and_create_d();
+    struct proto_frame f;
+    send_sync_follow_d(fd, 2);
     pump(5);
     /* An ack-1 append: answered without the commit; the sync reader must wait for it. */
     static uint8_t buf[4096];
@@ -633,12 +645,8 @@ Test(inproc, a_sync_reader_sees_nothing_before_it_is_durable) {
  * at the oldest node log entry not yet durable, not at the tail (strom-sim seed 1244: a sync
  * subscriber waited for ever for batches published before its gateway started again). */
 Test(inproc, a_restarted_gateway_gives_sync_readers_what_was_published_before_it) {
-    int fd = connect_client();
-    hello(fd);
-    struct proto_create c = {.path = "/d", .path_len = 2};
-    send_frame(fd, PROTO_CREATE, 1, &c);
+    int fd = connect_and_create_d();
     struct proto_frame f;
-    cr_assert(recv_frame(fd, &f));
     pump(5);
     commit_held = true;
     append(fd, 2, "/d", 3, false, 0, 0);
@@ -647,15 +655,7 @@ Test(inproc, a_restarted_gateway_gives_sync_readers_what_was_published_before_it
     cr_assert_eq(gateway_open(&gw, &io, &cfg, &shm, 0), STROM_OK); /* the gateway starts again */
     fd = connect_client();
     hello(fd);
-    struct proto_read q = {.path = "/d",
-                           .path_len = 2,
-                           .from = 0,
-                           .to = UINT64_MAX,
-                           .follow = true,
-                           .ack = 1,
-                           .sync = true,
-                           .credit_bytes = 1 << 20};
-    send_frame(fd, PROTO_READ, 3, &q);
+    send_sync_follow_d(fd, 3);
     pump(5); /* at the watermark: the read follows the sync cursor */
     commit_held = false;
     cr_assert(recv_frame(fd, &f));
