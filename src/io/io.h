@@ -260,6 +260,12 @@ struct io_vtable {
      * started sync that finishes (their done and result are set too). STROM_OK also when the
      * time ran out (s->done says which); errors only for a wait that failed (IO). */
     strom_err (*file_datasync_wait)(struct io *io, struct io_sync *s, uint64_t timeout_ns);
+    /* From now on, every asynchronous sync of the calling process that finishes also signals
+     * event (an io_event_create event), so that a process can wait in one io_fd_wait for a sync
+     * and for other news (the commit: its node log entries; Linux: io_uring_register_eventfd).
+     * Errors: UNSUPPORTED (syncs never finish asynchronously here, or cannot signal; NULL in the
+     * table means the same), NO_MEMORY, IO. */
+    strom_err (*file_datasync_notify)(struct io *io, int event);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -454,12 +460,22 @@ static inline strom_err io_sync_wait_done(struct io *io, struct io_sync *s, uint
     (void)timeout_ns;
     return STROM_OK;
 }
+/* ... and its file_datasync_notify: its syncs never finish later, so nothing to signal. */
+static inline strom_err io_sync_notify_unsupported(struct io *io, int event) {
+    (void)io;
+    (void)event;
+    return STROM_ERR_UNSUPPORTED;
+}
 static inline strom_err io_file_datasync_start(struct io *io, int fd, struct io_sync *s) {
     return io->vt->file_datasync_start(io, fd, s);
 }
 static inline strom_err io_file_datasync_wait(struct io *io, struct io_sync *s,
                                               uint64_t timeout_ns) {
     return s->done ? STROM_OK : io->vt->file_datasync_wait(io, s, timeout_ns);
+}
+static inline strom_err io_file_datasync_notify(struct io *io, int event) {
+    return io->vt->file_datasync_notify != NULL ? io->vt->file_datasync_notify(io, event)
+                                                : STROM_ERR_UNSUPPORTED;
 }
 
 #endif

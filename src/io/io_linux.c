@@ -242,6 +242,18 @@ static strom_err linux_file_datasync_wait(struct io *io, struct io_sync *s, uint
     return err;
 }
 
+static strom_err linux_file_datasync_notify(struct io *io, int event) {
+    struct linux_ctx *x = linux_ctx_get(io);
+    if (x == NULL) {
+        return STROM_ERR_NO_MEMORY;
+    }
+    if (!x->usable) {
+        return STROM_ERR_UNSUPPORTED; /* syncs run at once (linux_file_datasync_start) */
+    }
+    int rc = io_uring_register_eventfd(&x->ring, event);
+    return rc == 0 ? STROM_OK : (rc == -EINVAL ? STROM_ERR_UNSUPPORTED : strom_err_from_errno(-rc));
+}
+
 static strom_err linux_file_size(struct io *io, int fd, uint64_t *size_out) {
     (void)io;
     struct stat st;
@@ -965,6 +977,7 @@ static const struct io_vtable linux_vtable = {
     .file_pwritev = linux_file_pwritev,
     .file_datasync_start = linux_file_datasync_start,
     .file_datasync_wait = linux_file_datasync_wait,
+    .file_datasync_notify = linux_file_datasync_notify,
 };
 
 void io_linux_init(struct io *io) {

@@ -698,6 +698,7 @@ static const struct io_vtable memfs_vtable = {
     .file_pwritev = memfs_file_pwritev,
     .file_datasync_start = io_sync_run_now, /* at once: the model has no time for it to take */
     .file_datasync_wait = io_sync_wait_done,
+    .file_datasync_notify = io_sync_notify_unsupported,
 };
 
 /* --- the public side ------------------------------------------------------------------------ */

@@ -196,6 +196,8 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     if (!err) {
         /* When the sequencer waits for room in the node log, we wake it through its event. */
         ring_set_writer_wake_fd(&k->log.ring, shm->sequencer_event);
+        /* Not an error when it cannot: then a sync in flight is polled (COMMIT_SYNC_POLL_NS). */
+        k->syncs_notify = io_file_datasync_notify(io, shm->commit_events[index]) == STROM_OK;
         uint64_t pos = k->log.cursor;
         __atomic_store_n(&k->counters->read_position, pos, __ATOMIC_RELAXED);
         if (__atomic_load_n(&k->counters->durable_position, __ATOMIC_RELAXED) < pos) {
@@ -550,13 +552,35 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
     if (k->cmd_blocked) {
         return COMMIT_CMD_WAIT_NS;
     }
+    /* At most the idle wait: a SIGTERM does not end the wait, and --fsync-us may be 10 s. */
+    uint64_t wait = k->sync_count > 0 ? COMMIT_SYNC_WAIT_NS : COMMIT_IDLE_WAIT_NS;
     if (k->config->fsync == NODE_FSYNC_INTERVAL && k->pending_bytes > 0) {
-        /* At most the idle wait: a SIGTERM does not end the wait, and --fsync-us may be 10 s. */
         uint64_t due = k->pending_since_ns + k->config->fsync_us * 1000u;
         uint64_t left = due > now_ns ? due - now_ns : 1;
-        return left < COMMIT_IDLE_WAIT_NS ? left : COMMIT_IDLE_WAIT_NS;
+        wait = left < wait ? left : wait;
     }
-    return COMMIT_IDLE_WAIT_NS;
+    return wait;
+}
+
+/* Sleeps on the commit's event until the node log holds an entry past our cursor, a sync
+ * finishes (syncs_notify), or timeout_ns pass. Waiting for the io_uring alone while a sync ran
+ * left an entry that came meanwhile unread until the next look (COMMIT_SYNC_POLL_NS: up to
+ * 200 us added to a sync append, since its own sync could not start). With COMMIT_SYNCS_MAX
+ * syncs in flight no new one can start, so only a finished sync wakes us (the entries that came
+ * meanwhile are read then, as one group). */
+static void commit_sleep(struct commit *k, uint64_t timeout_ns) {
+    int event = k->shm->commit_events[k->index];
+    bool for_entries = k->sync_count < COMMIT_SYNCS_MAX || !k->syncs_notify;
+    if (for_entries && ring_reader_arm(&k->log)) {
+        return; /* an entry is there already */
+    }
+    uint32_t ready = 0;
+    (void)io_fd_wait(k->io, event, IO_POLL_IN, timeout_ns, &ready);
+    /* Drained only when it woke us, as the sequencer does: a signal left over (an entry found
+     * without sleeping) makes the next wait return at once, and is drained then. */
+    if (ready & IO_POLL_IN) {
+        (void)io_event_drain(k->io, event);
+    }
 }
 
 int commit_run(struct commit *k, struct io *io, const struct node_config *c,
@@ -591,16 +615,16 @@ int commit_run(struct commit *k, struct io *io, const struct node_config *c,
         if (!err && k->no_space) {
             commit_log_no_space(k);
             io_sleep_ns(io, COMMIT_NO_SPACE_WAIT_NS);
-        } else if (!err && read == 0 && k->sync_count > 0) {
-            /* A sync runs: wait for it rather than for the node log, looking at the node log
-             * again now and then to write the next group meanwhile. */
+        } else if (!err && read == 0 && k->sync_count > 0 && !k->syncs_notify) {
+            /* A sync runs and cannot signal our event: wait for it rather than for the node
+             * log, looking at the node log again now and then to write the next group. */
             err = commit_wait_sync(k, COMMIT_SYNC_POLL_NS);
         } else if (!err && read == 0 && k->cmd_blocked) {
             /* The entry it waits at is in the ring already: ring_reader_wait would return at once
              * and the loop would spin until the /sys/cmd record is durable at its commit. */
             io_sleep_ns(io, COMMIT_CMD_WAIT_NS);
         } else if (!err && read == 0) {
-            ring_reader_wait(&k->log, commit_wait_ns(k, now));
+            commit_sleep(k, commit_wait_ns(k, now)); /* the next turn collects finished syncs */
         }
     }
     if (!err) {

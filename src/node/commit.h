@@ -17,8 +17,11 @@
  * syncs are in flight, each remembering the node log position and the dirty batches it covers.
  * They are collected oldest first (store_sync_collect), and each one collected publishes exactly
  * what it covers, so a batch is published durable only after an fdatasync that started after it
- * was written returned. A commit with nothing to read and a sync in flight waits for the sync (at
- * most COMMIT_SYNC_POLL_NS, then it looks at the node log again), not for the node log. After a
+ * was written returned. A commit with nothing to read sleeps on its event (shm.h), which the
+ * sequencer signals for new node log entries and, on Linux, the kernel for each finished sync
+ * (io_file_datasync_notify): whichever comes first wakes it. Where syncs cannot signal it (an io
+ * whose syncs finish at once), a commit with a sync in flight waits for the sync instead, at most
+ * COMMIT_SYNC_POLL_NS, then looks at the node log again. After a
  * sync it publishes, in this order: each synced stream's durable_next in the registry, then its
  * durable position in the counters page (every batch of its streams before that node log position
  * is on disk), then it releases the node log up to there and rings the doorbell of every gateway
@@ -66,6 +69,9 @@ struct store;
 #define COMMIT_RESYNC_READS     4u /* reads of a tail piece, at most, to get two that agree */
 #define COMMIT_SYNCS_MAX        2u /* store syncs in flight at once (<= STORE_SYNCS_INFLIGHT_MAX) */
 #define COMMIT_SYNC_POLL_NS     200000u /* while a sync runs and nothing is read: look this often */
+/* ... unless finished syncs signal the commit's event (io_file_datasync_notify): then the wait
+ * for a sync and for the node log is one, and this only bounds it. */
+#define COMMIT_SYNC_WAIT_NS 10000000u
 /* The store file's size runs this far ahead of its end (store_options.size_ahead_bytes): a sync
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
@@ -106,6 +112,7 @@ struct commit {
     bool failed;               /* the store failed: exit so that it is reopened */
     bool no_space;             /* the disk is full: pause, then try the same again */
     bool no_space_logged;      /* said so in the log */
+    bool syncs_notify;         /* finished syncs signal our event (io_file_datasync_notify) */
     uint32_t sync_count;       /* syncs in flight, oldest first in syncs */
     struct commit_sync syncs[COMMIT_SYNCS_MAX];
     uint32_t dirty_count;

@@ -36,6 +36,9 @@ strom_err sequencer_open(struct sequencer *s, struct io *io, const struct node_c
     if (!err) {
         err = ring_writer_open(&s->log, shm->log_region, shm->log_bytes, io);
     }
+    for (uint32_t k = 0; !err && k < c->commits; k++) {
+        ring_writer_set_wake_fd(&s->log, NODE_LOG_SLOT_COMMIT(k), shm->commit_events[k]);
+    }
     for (uint32_t g = 0; !err && g < c->gateways; g++) {
         ring_writer_set_wake_fd(&s->log, NODE_LOG_SLOT_GATEWAY(g), shm->gateway_events[g]);
         err = ring_reader_open(&s->requests[g], shm->request_regions[g], shm->request_bytes, io,

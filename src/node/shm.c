@@ -84,6 +84,9 @@ strom_err node_shm_create(struct node_shm *shm, struct io *io, const struct node
     for (uint32_t g = 0; !err && g < c->gateways; g++) {
         err = io_event_create(io, &shm->gateway_events[g]);
     }
+    for (uint32_t k = 0; !err && k < c->commits; k++) {
+        err = io_event_create(io, &shm->commit_events[k]);
+    }
     if (!err) {
         err = shm_claim_slots(shm, io, c);
     }

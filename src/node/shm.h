@@ -8,9 +8,11 @@
  *   - the node log: a ring (src/ring/) written by the sequencer; reader slot c (mandatory) is
  *     commit c, slot NODE_LOG_SLOT_GATEWAY(g) (optional) is gateway g;
  *   - one request ring per gateway: written by the gateway; slot 0 (mandatory) is the sequencer.
- * Events (io_event_create, inherited by fork): one per gateway, which its poller waits on, and one
- * for the sequencer. Whoever has news for a sleeping process signals its event: the ring's writer
- * for new entries, a ring's reader for freed space, a commit for a durable position that moved.
+ * Events (io_event_create, inherited by fork): one per gateway, which its poller waits on, one
+ * for the sequencer, and one per commit (which it waits on for node log entries and, on Linux,
+ * for its asynchronous syncs). Whoever has news for a sleeping process signals its event: the
+ * ring's writer for new entries, a ring's reader for freed space, a commit for a durable position
+ * that moved, the kernel for a finished sync.
  *
  * Because the regions outlive every child, a restarted child finds the rings, the registry and
  * the counters as the dead one left them (docs/node.md, "Restarts").
@@ -146,6 +148,7 @@ struct node_shm {
     size_t request_bytes;
     int sequencer_event;
     int gateway_events[NODE_GATEWAYS_MAX];
+    int commit_events[NODE_COMMITS_MAX];
 };
 
 /* Creates every region and event for config c, formats them and claims the ring slots (commits

@@ -603,6 +603,7 @@ static const struct io_vtable sim_vtable = {
     .file_pwritev = sim_file_pwritev,
     .file_datasync_start = io_sync_run_now, /* sim_file_datasync at once, its delay included */
     .file_datasync_wait = io_sync_wait_done,
+    .file_datasync_notify = io_sync_notify_unsupported,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

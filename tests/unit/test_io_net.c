@@ -1,6 +1,9 @@
-/* test_io_net.c: the Linux io's network, poller, event, process and signal members, on loopback. */
+/* test_io_net.c: the Linux io's network, poller, event, process and signal members, on loopback,
+ * and the event of its asynchronous syncs. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/io.h"
 
@@ -149,6 +152,36 @@ Test(io_net, an_event_signalled_by_a_child_wakes_the_parents_poller) {
     cr_assert_eq(io_event_drain(&io, ev), STROM_OK, "draining a quiet event is fine");
     io_event_close(&io, ev);
     io_poller_close(&io, poller);
+}
+
+/* A finished asynchronous sync signals the event given to io_file_datasync_notify, so that one
+ * wait on the event covers the sync (the commit waits so for its syncs and its node log). */
+Test(io_net, a_finished_sync_signals_the_notify_event) {
+    char path[] = "/tmp/strom-notify-XXXXXX";
+    int tmp = mkstemp(path);
+    cr_assert_geq(tmp, 0);
+    close(tmp);
+    int fd = -1, ev = -1;
+    cr_assert_eq(io_file_open(&io, path, IO_OPEN_WRITE, &fd), STROM_OK);
+    cr_assert_eq(io_event_create(&io, &ev), STROM_OK);
+    cr_assert_eq(io_file_datasync_notify(&io, ev), STROM_OK);
+    uint32_t ready = 0;
+    cr_assert_eq(io_fd_wait(&io, ev, IO_POLL_IN, 0, &ready), STROM_OK);
+    cr_assert_eq(ready & IO_POLL_IN, 0, "no sync yet");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(io_file_pwrite(&io, fd, "abc", 3, (uint64_t)i * 3), STROM_OK);
+        struct io_sync s;
+        cr_assert_eq(io_file_datasync_start(&io, fd, &s), STROM_OK);
+        cr_assert_eq(io_fd_wait(&io, ev, IO_POLL_IN, 5000000000u, &ready), STROM_OK);
+        cr_assert(ready & IO_POLL_IN, "the event says the sync finished");
+        cr_assert_eq(io_file_datasync_wait(&io, &s, 0), STROM_OK);
+        cr_assert(s.done, "done without waiting once the event was signalled");
+        cr_assert_eq(s.result, STROM_OK);
+        cr_assert_eq(io_event_drain(&io, ev), STROM_OK);
+    }
+    cr_assert_eq(io_file_close(&io, fd), STROM_OK);
+    io_event_close(&io, ev);
+    unlink(path);
 }
 
 /* Reaps one child, waiting up to about 5 s for it. */
