@@ -239,7 +239,9 @@ void ring_slot_get(const struct ring *ring, uint32_t slot, struct ring_slot_info
  */
 strom_err ring_writer_open(struct ring_writer *w, void *mem, size_t mem_bytes, struct io *io);
 
-/* Makes the writer signal event fd (-1: none, futex) when the reader of slot asks to be woken. */
+/* Makes the writer signal event fd (-1: none, futex) when the reader of slot asks to be woken.
+ * The events of several waiting readers are signalled from the highest slot down, so a user
+ * puts the readers whose wake-up latency counts most in the highest slots. */
 void ring_writer_set_wake_fd(struct ring_writer *w, uint32_t slot, int fd);
 
 /*

@@ -80,14 +80,15 @@ static void writer_wake_readers(struct ring_writer *w) {
     uint64_t bits = __atomic_exchange_n(&h->waiting_mask, 0, __ATOMIC_SEQ_CST);
     if (bits != 0) {
         __atomic_fetch_add(&h->data_seq, 1, __ATOMIC_SEQ_CST);
-        /* Events first: they wake the processes that wait in a poller (gateways), whose
-         * latency counts; then the futex, only when a reader sleeps on it (a commit). A
-         * reader sets its futex bit after its waiting bit and before it looks at the tail, so
-         * a bit this load misses belongs to a reader that will see our tail and not sleep. */
+        /* Events first, from the highest slot down (ring_writer_set_wake_fd): the node log's
+         * gateways (slots 16+), whose latency counts, before its commits; then the futex, only
+         * when a reader sleeps on it. A reader sets its futex bit after its waiting bit and
+         * before it looks at the tail, so a bit this load misses belongs to a reader that will
+         * see our tail and not sleep. */
         uint64_t events = bits & w->wake_fd_mask;
         while (events != 0) {
-            uint32_t slot = (uint32_t)__builtin_ctzll(events);
-            events &= events - 1;
+            uint32_t slot = 63u - (uint32_t)__builtin_clzll(events);
+            events &= ~((uint64_t)1 << slot);
             (void)io_event_signal(ring->io, w->wake_fds[slot]);
         }
         if ((__atomic_load_n(&h->futex_mask, __ATOMIC_SEQ_CST) & bits) != 0) {
