@@ -415,6 +415,12 @@ void gw_reads_live(struct gateway *gw, const struct ring_entry *e, bool sync_cur
 }
 
 void gw_reads_lapped(struct gateway *gw, bool sync_cursor) {
+    if (sync_cursor && gw->live_sync_reads == 0) {
+        /* The usual case: the sync cursor, followed by nobody, fell a whole node log behind (the
+         * commits release it as they sync). Not a look at every read slot (gateway_reads_max,
+         * 262,144 by default) each time: that was 1-3% of the gateway's samples in tput.ack1. */
+        return;
+    }
     for (uint32_t i = 0; i < gw->reads_cap; i++) {
         struct gw_read *r = &gw->reads[i];
         if (r->mode == GW_READ_LIVE && r->sync == sync_cursor) {
