@@ -472,16 +472,12 @@ static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_o
  * this the node log was released only by a sync, and an ack-1 producer waited for the disk. */
 static strom_err commit_release(struct commit *k) {
     strom_err err = k->log.cursor > k->log.committed ? store_flush(k->store) : STROM_OK;
-    if (err == STROM_ERR_NO_SPACE) {
-        k->no_space = true; /* nothing released: try again once there is room */
-        return STROM_OK;
+    bool written = err == STROM_OK;
+    err = commit_sync_outcome(k, err); /* NO_SPACE: nothing released, tried again later */
+    if (written) {
+        commit_publish(k, true);
     }
-    if (err) {
-        k->failed = true;
-        return err;
-    }
-    commit_publish(k, true);
-    return STROM_OK;
+    return err;
 }
 
 /* Whether the policy asks for a store sync now. */
