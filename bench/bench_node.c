@@ -19,8 +19,7 @@
  *   tput.ack1.fsync_never   4 producers, 1 KiB messages in batches of 64, max rate for 5 s, ack 1,
  *                on a node of its own started with `--fsync never`: ack 1 is "published, in
  *                memory", and this is the node a Kafka user with acks=1 runs (no fdatasync per
- *                write; the commit gives the node log back once its file holds a batch). The
- *                figure the target is about.
+ *                write). The figure the target is about.
  *   tput.ack1.fsync_always  the same on the node of the other workloads (default `--fsync
  *                always`), where the node log is given back only as syncs cover it: over 5 s the
  *                disk's sync rate bounds it too. Printed so that nothing is hidden.

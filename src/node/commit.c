@@ -426,11 +426,7 @@ static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_o
     uint32_t read = 0;
     strom_err err = STROM_OK;
     k->cmd_blocked = false;
-    uint64_t stop_at = k->config->fsync == NODE_FSYNC_NEVER
-                           ? k->log.cursor + COMMIT_NEVER_RELEASE_BYTES
-                           : UINT64_MAX; /* commit_release follows the turn */
-    while (!err && read < COMMIT_READ_MAX && k->dirty_count < COMMIT_DIRTY_MAX &&
-           k->log.cursor < stop_at) {
+    while (!err && read < COMMIT_READ_MAX && k->dirty_count < COMMIT_DIRTY_MAX) {
         struct ring_entry e;
         err = ring_read(&k->log, &e);
         if (err == STROM_ERR_AGAIN) {
@@ -465,21 +461,6 @@ static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_o
     return err;
 }
 
-/* fsync never: the watermark follows the appends, and the node log is released as soon as the
- * file holds what was read (store_flush: the page cache, without fdatasync). A crash of a process
- * loses nothing of it (a restarted commit writes the tail past its last sync back, then reads the
- * node log from what was released); a crash of the machine can, which is what never means. Before
- * this the node log was released only by a sync, and an ack-1 producer waited for the disk. */
-static strom_err commit_release(struct commit *k) {
-    strom_err err = k->log.cursor > k->log.committed ? store_flush(k->store) : STROM_OK;
-    bool written = err == STROM_OK;
-    err = commit_sync_outcome(k, err); /* NO_SPACE: nothing released, tried again later */
-    if (written) {
-        commit_publish(k, true);
-    }
-    return err;
-}
-
 /* Whether the policy asks for a store sync now. */
 static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
     const struct node_config *c = k->config;
@@ -495,8 +476,8 @@ static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
                (k->pending_bytes > 0 && now_ns - k->pending_since_ns >= c->fsync_us * 1000u) ||
                (k->pending_bytes > 0 && writer_waits);
     case NODE_FSYNC_NEVER:
-        /* Not when the writer waits: the node log is released without a sync (commit_release). */
-        return k->pending_bytes > 0 && now_ns - k->last_sync_ns >= COMMIT_NEVER_SYNC_NS;
+        return k->log.cursor > k->log.committed &&
+               (writer_waits || now_ns - k->last_sync_ns >= COMMIT_NEVER_SYNC_NS);
     }
     strom_unreachable();
 }
@@ -510,12 +491,12 @@ strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
         return err;
     }
     if (k->config->fsync == NODE_FSYNC_NEVER) {
-        /* A store sync once a second: checkpoints (a bounded recovery) and the gateways' reads of
-         * the file (file_durable_pos). */
+        /* The watermark follows the appends; a store sync only to release node log space. */
         if (commit_sync_due(k, now_ns)) {
             return commit_sync(k, now_ns);
         }
-        return commit_release(k);
+        commit_publish(k, false);
+        return STROM_OK;
     }
     if (commit_sync_due(k, now_ns) && k->sync_count < COMMIT_SYNCS_MAX) {
         return commit_sync_start(k, now_ns);

@@ -9,9 +9,8 @@
  *
  * It syncs by policy (config.h): `always` after every group of entries it could read at once
  * (group commit), `interval` once fsync_bytes are unsynced or fsync_us passed since the first
- * unsynced append, `never` leaves the watermark at what it appended, releases the node log as soon
- * as the file (the page cache, store_flush) holds what it read, and syncs once a second
- * (COMMIT_NEVER_SYNC_NS) for the checkpoints and the file's readers.
+ * unsynced append, `never` leaves the watermark at what it appended and syncs only to release
+ * node log space.
  *
  * Pipelined syncs (`always`, `interval`): a sync is started (store_sync_start) and the commit
  * goes on reading and appending the next group while the disk works; up to COMMIT_SYNCS_MAX
@@ -26,8 +25,7 @@
  * sync it publishes, in this order: each synced stream's durable_next in the registry, then its
  * durable position in the counters page (every batch of its streams before that node log position
  * is on disk), then it releases the node log up to there and rings the doorbell of every gateway
- * that sleeps. The node log is released only up to what is synced (`never`: written to the file,
- * which the death of a process does not take back), so a commit that dies (or whose
+ * that sleeps. The node log is released only up to what is synced, so a commit that dies (or whose
  * fdatasync fails: it exits and its store is reopened) reads the unsynced entries again after its
  * restart; batches its store already holds are skipped (their offsets are below the stream's next
  * offset in the store).
@@ -64,7 +62,7 @@ struct store;
 #define COMMIT_READ_MAX     4096       /* node log entries read per turn */
 #define COMMIT_IDLE_WAIT_NS 100000000u /* longest sleep without news (then checks signals) */
 #define COMMIT_NEVER_SYNC_NS                                                                       \
-    1000000000u /* fsync never: store sync (checkpoints, file readers) this often */
+    1000000000u /* fsync never: store sync (and release) at least this often */
 #define COMMIT_CMD_WAIT_NS      100000u     /* poll interval while waiting for a /sys/cmd record */
 #define COMMIT_NO_SPACE_WAIT_NS 100000000u  /* pause before trying again on a full disk */
 #define COMMIT_RESYNC_BYTES     (64u << 10) /* a restarted commit rewrites its unsynced tail by */
@@ -78,10 +76,6 @@ struct store;
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
 #define COMMIT_SIZE_AHEAD_BYTES (UINT64_C(1) << 20)
-
-/* fsync never: a turn reads at most this many bytes of the node log, then writes them to the file
- * and releases them (the sequencer may be waiting for that room). */
-#define COMMIT_NEVER_RELEASE_BYTES (4u << 20)
 
 /* A store sync in flight and what it makes durable once collected. */
 struct commit_sync {

@@ -596,10 +596,6 @@ bool store_direct_writes(const struct store *s) {
     return s->log.dfd >= 0;
 }
 
-strom_err store_flush(struct store *s) {
-    return s->opt.read_only ? STROM_OK : log_flush(&s->log);
-}
-
 uint32_t store_syncs_inflight(const struct store *s) {
     return s->log.sync_count;
 }

@@ -173,15 +173,6 @@ bool store_direct_writes(const struct store *s);
 /* Syncs started and not yet collected. */
 uint32_t store_syncs_inflight(const struct store *s);
 
-/*
- * Writes what the write buffer holds to the file, without fdatasync: every append so far is then
- * in the file (the page cache), where a crash of this process cannot take it back and a crash of
- * the machine can. For a writer that lets go of its own copy once the file holds it (the commit
- * with fsync never). Errors: STORE_FAILED, NO_SPACE, those of pwrite. A read-only store does
- * nothing.
- */
-strom_err store_flush(struct store *s);
-
 /* Syncs and writes a checkpoint now, if anything changed since the last one (or always when
  * force). Errors as store_sync. */
 strom_err store_checkpoint(struct store *s, bool force);

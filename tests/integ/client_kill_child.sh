@@ -54,8 +54,8 @@ for role in "${roles[@]}"; do
     fail "$role: after a restart the stream does not hold what was acknowledged"
 done
 
-# With --fsync never a commit gives the node log back once its file (the page cache) holds the
-# batches, before any sync: a killed commit still loses nothing that was acknowledged.
+# With --fsync never the sync acknowledgement comes before any fdatasync: a killed commit still
+# loses nothing that was acknowledged (its file keeps what it wrote; the node log the rest).
 # The load is ten times longer here: without syncs it was over before the kill (make test, load 4).
 stop_node
 start_node --fsync never

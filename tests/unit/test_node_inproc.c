@@ -24,7 +24,6 @@ static struct sequencer seq;
 static struct gateway gw;
 static char dir[64];
 static bool commit_held; /* pump leaves the commit out: nothing becomes durable */
-static enum node_fsync fsync_policy = NODE_FSYNC_ALWAYS; /* the node's --fsync, for start */
 
 static void start(uint32_t connections_max, uint32_t inflight_max) {
     io_linux_init(&io);
@@ -43,7 +42,6 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
     cfg.connections_max = connections_max;
     cfg.inflight_max = inflight_max;
     cfg.reads_max = 4;
-    cfg.fsync = fsync_policy;
     char msg[256];
     cr_assert_eq(node_config_check(&cfg, msg, sizeof msg), STROM_OK, "%s", msg);
     cr_assert_eq(node_shm_create(&shm, &io, &cfg), STROM_OK);
@@ -313,55 +311,6 @@ Test(inproc, a_large_frame_takes_a_big_buffer) {
     cr_assert_eq(f.body.deliver.messages_len, bytes);
     cr_assert(recv_frame(fd, &f));
     cr_assert_eq(f.header.type, PROTO_READ_END);
-}
-
-/* An ack-1 append of one message of payload_bytes to path. */
-static void append_large(int fd, uint64_t id, const char *path, size_t payload_bytes) {
-    static uint8_t set[900000];
-    static char payload[899000];
-    cr_assert_leq(payload_bytes, sizeof payload);
-    memset(payload, 'z', payload_bytes);
-    size_t bytes = msgset_write_one(set, sizeof set, payload, (uint32_t)payload_bytes);
-    struct proto_append a = {.path = path,
-                             .path_len = (uint32_t)strlen(path),
-                             .ack = 1,
-                             .count = 1,
-                             .messages = set,
-                             .messages_len = (uint32_t)bytes};
-    send_frame(fd, PROTO_APPEND, id, &a);
-}
-
-/* fsync never: a commit's turn reads at most COMMIT_NEVER_RELEASE_BYTES of the node log, writes it
- * to the file and gives the node log back at once, without waiting for a store sync (which comes
- * once a second): an ack-1 producer does not wait for the disk. */
-Test(inproc, fsync_never_releases_the_node_log_once_the_file_holds_it, .init = NULL) {
-    commit_held = false;
-    fsync_policy = NODE_FSYNC_NEVER;
-    start(8, 16);
-    int fd = connect_client();
-    hello(fd);
-    append(fd, 1, "/n", 1, true, 0, 0);
-    cr_assert_eq(expect_append_answer(fd, 1).error, 0);
-    commit_held = true;
-    for (uint64_t k = 0; k < 7; k++) {
-        append_large(fd, 10 + k, "/n", 890000);
-        cr_assert_eq(expect_append_answer(fd, 10 + k).error, 0);
-    }
-    uint64_t from = commit.log.cursor;
-    uint64_t tail = ring_tail(&commit.log.ring);
-    cr_assert_gt(tail - from, COMMIT_NEVER_RELEASE_BYTES + (1u << 20),
-                 "more than one turn's share");
-    uint32_t read = 0;
-    cr_assert_eq(commit_turn(&commit, io_clock_monotonic_ns(&io), &read), STROM_OK);
-    cr_assert_gt(commit.log.cursor, from);
-    cr_assert_lt(commit.log.cursor, tail, "a turn stops after its share");
-    cr_assert_leq(commit.log.cursor - from, COMMIT_NEVER_RELEASE_BYTES + (1u << 20));
-    cr_assert_eq(commit.log.committed, commit.log.cursor, "released without a sync");
-    cr_assert_eq(shm.header->commits_c[0].durable_position, commit.log.cursor);
-    commit_held = false;
-    pump(4);
-    cr_assert_eq(commit.log.committed, tail);
-    cr_assert_eq(registry_stream(&shm.registry, 1)->durable_next, 8);
 }
 
 Test(inproc, the_inflight_limit_answers_limit, .init = NULL) {
