@@ -75,9 +75,8 @@ strom_err log_direct_open(struct store_log *log, const char *path) {
     if (!err) {
         err = io_file_open(log->io, path, IO_OPEN_WRITE | IO_OPEN_DIRECT, &dfd);
     }
-    if (err == STROM_ERR_UNSUPPORTED || err == STROM_ERR_INVALID_ARGUMENT) {
-        return STROM_OK; /* buffered writes, as without the option */
-    }
+    /* O_DIRECT refused by the file system: buffered writes, as without the option. */
+    bool refused = err == STROM_ERR_UNSUPPORTED || err == STROM_ERR_INVALID_ARGUMENT;
     if (!err) {
         err = log_direct_load(log);
     }
@@ -86,7 +85,7 @@ strom_err log_direct_open(struct store_log *log, const char *path) {
     } else if (dfd >= 0) {
         (void)io_file_close(log->io, dfd);
     }
-    return err;
+    return refused ? STROM_OK : err;
 }
 
 void log_free(struct store_log *log) {
@@ -193,10 +192,7 @@ static void range_add(struct store_log *log, const void *p, size_t len) {
  * wrote: more than a block, since with dfd only a record whose span passes the buffer less a block
  * goes gathered, and the buffer holds two blocks at least (options_valid). */
 static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int count) {
-    if (log->dfd < 0) {
-        return;
-    }
-    uint32_t skew = (uint32_t)(log->written % IO_DIRECT_ALIGN);
+    uint32_t skew = log->dfd < 0 ? 0 : (uint32_t)(log->written % IO_DIRECT_ALIGN);
     uint32_t left = skew;
     for (int i = count - 1; i >= 0 && left > 0; i--) {
         size_t take = iov[i].len < left ? iov[i].len : left;
@@ -204,7 +200,7 @@ static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int c
         left -= (uint32_t)take;
     }
     strom_assert(left == 0);
-    log->skew = skew;
+    log->skew = skew; /* 0 without dfd, as it always is there */
 }
 
 /* Writes what the buffer holds and the record after it in one gathered write, without copying
