@@ -571,11 +571,11 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
 static void commit_sleep(struct commit *k, uint64_t timeout_ns) {
     int event = k->shm->commit_events[k->index];
     bool for_entries = k->sync_count < COMMIT_SYNCS_MAX || !k->syncs_notify;
-    if (for_entries && ring_reader_arm(&k->log)) {
-        return; /* an entry is there already */
-    }
+    bool entry_there = for_entries && ring_reader_arm(&k->log);
     uint32_t ready = 0;
-    (void)io_fd_wait(k->io, event, IO_POLL_IN, timeout_ns, &ready);
+    if (!entry_there) {
+        (void)io_fd_wait(k->io, event, IO_POLL_IN, timeout_ns, &ready);
+    }
     /* Drained only when it woke us, as the sequencer does: a signal left over (an entry found
      * without sleeping) makes the next wait return at once, and is drained then. */
     if (ready & IO_POLL_IN) {
