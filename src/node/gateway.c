@@ -14,7 +14,7 @@
 
 #define GW_EXIT_FATAL      3 /* the supervisor does not restart a gateway that cannot listen */
 #define GW_ACCEPT_TURN_MAX 64
-#define GW_RECV_TURN_MAX   4
+#define GW_RECV_TURN_MAX   16
 
 /* --- queues ---------------------------------------------------------------------------------- */
 
@@ -65,21 +65,23 @@ bool gw_pending_push(struct gateway *gw, const struct gw_pending *p) {
     return ok;
 }
 
-strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type,
-                            const struct node_request *req, const char *path, const void *msgs,
-                            uint64_t client_request, uint16_t frame_type, bool sync) {
+strom_err gw_request_claim(struct gateway *gw, struct gw_conn *c, const struct node_request *req,
+                           const char *path, uint8_t **msgs_out) {
     if (!gw_out_reserve(gw, c, GW_ANSWER_BYTES, false) ||
         gw->pending.len + sync_wait_total(gw) >= GW_PENDING_MAX) {
         return STROM_ERR_AGAIN;
     }
-    uint64_t id = 0;
-    strom_err err = nodelog_request_write(&gw->requests, type, req, path, msgs, &id);
+    strom_err err = nodelog_request_claim(&gw->requests, req, path, msgs_out);
     if (err == STROM_ERR_AGAIN) {
         gw->requests_full = true; /* the sequencer is behind: stop reading (backpressure) */
     }
-    if (err) {
-        return err;
-    }
+    return err;
+}
+
+void gw_request_publish(struct gateway *gw, struct gw_conn *c, uint16_t type,
+                        uint64_t client_request, uint16_t frame_type, bool sync) {
+    uint64_t id = 0;
+    ring_publish(&gw->requests, type, &id);
     struct gw_pending p = {.request_id = id,
                            .client_request = client_request,
                            .conn = c->index,
@@ -87,10 +89,24 @@ strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type
                            .frame_type = frame_type,
                            .sync = sync};
     bool pushed = gw_pending_push(gw, &p);
-    strom_assert(pushed); /* room checked above */
+    strom_assert(pushed); /* room checked by gw_request_claim */
     c->inflight++;
     c->out_reserved += GW_ANSWER_BYTES;
-    return STROM_OK;
+}
+
+strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type,
+                            const struct node_request *req, const char *path, const void *msgs,
+                            uint64_t client_request, uint16_t frame_type, bool sync) {
+    strom_assert(type == NODE_ENTRY_APPEND || type == NODE_ENTRY_CREATE);
+    uint8_t *dst = NULL;
+    strom_err err = gw_request_claim(gw, c, req, path, &dst);
+    if (err == STROM_OK) {
+        if (req->messages_bytes > 0) {
+            memcpy(dst, msgs, req->messages_bytes);
+        }
+        gw_request_publish(gw, c, type, client_request, frame_type, sync);
+    }
+    return err;
 }
 
 /* --- connections ----------------------------------------------------------------------------- */
@@ -370,8 +386,23 @@ static void conn_read(struct gateway *gw, struct gw_conn *c) {
                 break;
             }
         }
+        enum gw_direct d =
+            c->proto->recv_direct != NULL ? c->proto->recv_direct(gw, c) : GW_DIRECT_NONE;
+        if (d == GW_DIRECT_CLOSED) {
+            conn_close(gw, c);
+            return;
+        }
+        if (d == GW_DIRECT_EMPTY) {
+            break;
+        }
+        if (d == GW_DIRECT_TAKEN) {
+            continue;
+        }
         size_t got = 0;
         size_t room = c->in_cap - c->in_len;
+        if (c->in_heads && c->in_len == 0 && room > GW_RECV_HEAD_BYTES) {
+            room = GW_RECV_HEAD_BYTES; /* a frame's head: recv_direct takes the rest */
+        }
         strom_err err = io_sock_recv(gw->io, c->fd, c->in + c->in_len, room, &got);
         if (err == STROM_ERR_AGAIN) {
             break;

@@ -57,10 +57,20 @@ struct gw_pending;
 #define GW_CATCHUP_RETRY_NS 1000000u      /* a read waiting for its commit to write: retry */
 #define GW_STOP_DRAIN_NS    1000000000u   /* at a stop, answers still awaited this long */
 #define GW_ANSWER_BYTES     64            /* output kept per request in flight for its answer */
+#define GW_DIRECT_MIN_BYTES 16384u        /* least rest of an append taken by recv_direct */
+#define GW_RECV_HEAD_BYTES  1024u         /* a recv into a conn's input when in_heads */
 #define GW_CLOSING_NS       1000000000u   /* a connection closing after an error: at most */
 #define GW_SWEEP_NS         100000000u    /* how often closing connections are looked at */
 #define GW_TOKEN_LISTENER   (1ull << 62)  /* poller tokens: listener index | this */
 #define GW_TOKEN_EVENT      (1ull << 61)  /* the gateway's event */
+
+/* What a protocol's recv_direct did. */
+enum gw_direct {
+    GW_DIRECT_NONE = 0, /* nothing: receive into c->in as usual */
+    GW_DIRECT_TAKEN,    /* took a frame (or failed the connection on it): read on */
+    GW_DIRECT_EMPTY,    /* the socket has nothing more now; what came is in c->in */
+    GW_DIRECT_CLOSED,   /* the socket failed or the peer closed: close the connection */
+};
 
 /* A protocol: how a listener's connections turn bytes into work and answers into bytes. */
 struct gw_protocol {
@@ -87,6 +97,10 @@ struct gw_protocol {
     uint64_t (*on_turn)(struct gateway *gw);
     /* A batch entry passed a cursor of the node log (the sync cursor: once durable). */
     void (*on_log)(struct gateway *gw, const struct ring_entry *e, bool sync_cursor);
+    /* Before a recv into c->in: may receive the rest of the frame begun in c->in straight from
+     * the socket into a request entry (the native protocol's large appends: one copy of the
+     * message set less). Returns what it did (enum gw_direct). */
+    enum gw_direct (*recv_direct)(struct gateway *gw, struct gw_conn *c);
 };
 
 struct gw_listener {
@@ -117,6 +131,8 @@ struct gw_conn {
     bool polled_out;    /* registered for writability */
     bool in_dirty;      /* unparsed input waits (blocked earlier) */
     bool out_listed;    /* on the list of connections with output to send */
+    bool in_heads;      /* large frames come (the protocol says): a recv into an empty in
+                           takes at most GW_RECV_HEAD_BYTES, so that recv_direct takes the rest */
     uint32_t inflight;  /* requests sent to the sequencer and not answered */
     uint32_t reads;     /* open reads */
     uint32_t read_head; /* first of its reads, or UINT32_MAX */
@@ -263,6 +279,14 @@ void gw_conn_fail(struct gateway *gw, struct gw_conn *c);
 strom_err gw_request_submit(struct gateway *gw, struct gw_conn *c, uint16_t type,
                             const struct node_request *req, const char *path, const void *msgs,
                             uint64_t client_request, uint16_t frame_type, bool sync);
+/* gw_request_submit in two steps, for a protocol that receives the messages straight into the
+ * entry: the claim (room in the output, the pending table and the request ring; writes req and
+ * path; *msgs_out gets where req->messages_bytes go; errors as gw_request_submit, and a claim
+ * not published is dropped by the next one), then the publish of the claimed entry. */
+strom_err gw_request_claim(struct gateway *gw, struct gw_conn *c, const struct node_request *req,
+                           const char *path, uint8_t **msgs_out);
+void gw_request_publish(struct gateway *gw, struct gw_conn *c, uint16_t type,
+                        uint64_t client_request, uint16_t frame_type, bool sync);
 /* Adds a request to the pending table; false when it is full. */
 bool gw_pending_push(struct gateway *gw, const struct gw_pending *p);
 /* The connection of index and generation, or NULL when it closed since. */

@@ -100,6 +100,26 @@ static bool native_request(struct gateway *gw, struct gw_conn *c, uint16_t type,
     return err == STROM_OK || native_append_answer(gw, c, client_request, err);
 }
 
+static bool native_path_bad(const struct proto_append *a) {
+    return (a->path_len == 0 && a->stream_id == 0) ||
+           (a->path_len > 0 && path_check(a->path, a->path_len));
+}
+
+/* The request entry's header for append a of a frame with header h. */
+static struct node_request native_append_request(const struct proto_header *h,
+                                                 const struct proto_append *a) {
+    return (struct node_request){.stream_id = a->path_len ? 0 : a->stream_id,
+                                 .producer_id = a->producer_id,
+                                 .sequence = a->sequence,
+                                 .span = 1,
+                                 .count = a->count,
+                                 .messages_bytes = a->messages_len,
+                                 .path_len = (uint16_t)a->path_len,
+                                 .ack = 1,
+                                 .flags = (a->sync ? NODE_FLAG_SYNC : 0) |
+                                          (h->flags & PROTO_FLAG_RETRY ? NODE_FLAG_RETRY : 0)};
+}
+
 static bool native_append(struct gateway *gw, struct gw_conn *c, const struct proto_frame *f) {
     const struct proto_append *a = &f->body.append;
     uint64_t rid = f->header.request_id;
@@ -109,20 +129,10 @@ static bool native_append(struct gateway *gw, struct gw_conn *c, const struct pr
     if (a->ack > 1) {
         return native_append_answer(gw, c, rid, STROM_ERR_UNSUPPORTED); /* one node */
     }
-    if ((a->path_len == 0 && a->stream_id == 0) ||
-        (a->path_len > 0 && path_check(a->path, a->path_len))) {
+    if (native_path_bad(a)) {
         return native_append_answer(gw, c, rid, STROM_ERR_INVALID_PATH);
     }
-    struct node_request req = {.stream_id = a->path_len ? 0 : a->stream_id,
-                               .producer_id = a->producer_id,
-                               .sequence = a->sequence,
-                               .span = 1,
-                               .count = a->count,
-                               .messages_bytes = a->messages_len,
-                               .path_len = (uint16_t)a->path_len,
-                               .ack = 1,
-                               .flags = (a->sync ? NODE_FLAG_SYNC : 0) |
-                                        (f->header.flags & PROTO_FLAG_RETRY ? NODE_FLAG_RETRY : 0)};
+    struct node_request req = native_append_request(&f->header, a);
     bool done = native_request(gw, c, NODE_ENTRY_APPEND, &req, a->path, a->messages, rid, a->sync);
     gw->counters->appends += done ? 1 : 0;
     return done;
@@ -277,6 +287,7 @@ static size_t native_stat_text(struct gateway *gw, char *buf, size_t cap) {
         strom_ssim_write_u64(&w, "frames_in", m->frames_in);
         strom_ssim_write_u64(&w, "frames_out", m->frames_out);
         strom_ssim_write_u64(&w, "appends", m->appends);
+        strom_ssim_write_u64(&w, "direct_appends", m->direct_appends);
         strom_ssim_write_u64(&w, "reads", m->reads);
         strom_ssim_write_u64(&w, "errors", m->errors);
         strom_ssim_write_u64(&w, "lapped", m->lapped);
@@ -334,6 +345,19 @@ static bool native_frame(struct gateway *gw, struct gw_conn *c, const struct pro
     }
 }
 
+/* Whether a frame is an append large enough for recv_direct: after one, the gateway receives
+ * only the heads of frames into the connection's buffer (GW_RECV_HEAD_BYTES). */
+static bool native_large_append(const struct proto_header *h) {
+    return h->type == PROTO_APPEND && h->frame_bytes >= GW_RECV_HEAD_BYTES + GW_DIRECT_MIN_BYTES;
+}
+
+static void native_malformed(struct gateway *gw, struct gw_conn *c, uint64_t request_id,
+                             strom_err err) {
+    native_violation(gw, c, request_id, err,
+                     err == STROM_ERR_TOO_LARGE ? "frame or field above its limit"
+                                                : "malformed frame");
+}
+
 static uint32_t native_input(struct gateway *gw, struct gw_conn *c) {
     static struct proto_frame f; /* one gateway per process */
     uint32_t used = 0;
@@ -348,9 +372,7 @@ static uint32_t native_input(struct gateway *gw, struct gw_conn *c) {
             err = proto_frame_decode(frame, h.frame_bytes, gw->config->frame_bytes_max, NULL, &f);
         }
         if (err) {
-            native_violation(gw, c, h.request_id, err,
-                             err == STROM_ERR_TOO_LARGE ? "frame or field above its limit"
-                                                        : "malformed frame");
+            native_malformed(gw, c, h.request_id, err);
             return c->in_len;
         }
         if (!native_frame(gw, c, &f)) {
@@ -359,8 +381,62 @@ static uint32_t native_input(struct gateway *gw, struct gw_conn *c) {
         }
         used += h.frame_bytes;
         gw->counters->frames_in++;
+        c->in_heads = native_large_append(&h);
     }
     return c->state == GW_CONN_OPEN ? used : c->in_len;
+}
+
+/* Whether the append begun in c->in may take the direct way: its head is there, it would be
+ * taken as it is (no error answer), and at least GW_DIRECT_MIN_BYTES of it are still to come. */
+static bool native_direct_fits(struct gateway *gw, struct gw_conn *c, struct proto_header *h,
+                               struct proto_append *a) {
+    return c->hello_done && c->inflight < gw->config->inflight_max &&
+           proto_append_head_decode(c->in, c->in_len, gw->config->frame_bytes_max, h, a) ==
+               STROM_OK &&
+           h->frame_bytes <= c->in_cap && h->frame_bytes >= c->in_len + GW_DIRECT_MIN_BYTES &&
+           a->ack <= 1 && !native_path_bad(a);
+}
+
+/* recv_direct: an append whose head is in c->in and whose rest (at least GW_DIRECT_MIN_BYTES)
+ * is still in the socket is received straight into its request entry, claimed first: the
+ * message set's bytes are copied once (by the kernel) instead of twice. When the socket holds
+ * less than the rest, what came goes back to c->in and the claim is dropped (the frame then
+ * completes the usual way). The set is checked in the entry before it is published. */
+static enum gw_direct native_recv_direct(struct gateway *gw, struct gw_conn *c) {
+    struct proto_header h;
+    struct proto_append a;
+    if (!native_direct_fits(gw, c, &h, &a)) {
+        return GW_DIRECT_NONE;
+    }
+    struct node_request req = native_append_request(&h, &a);
+    uint8_t *set = NULL;
+    if (gw_request_claim(gw, c, &req, a.path, &set) != STROM_OK) {
+        return GW_DIRECT_NONE; /* the usual way meets the same and waits or answers */
+    }
+    size_t have = c->in_len - (size_t)(a.messages - c->in);
+    size_t rest = h.frame_bytes - c->in_len;
+    memcpy(set, a.messages, have);
+    size_t got = 0;
+    strom_err err = io_sock_recv(gw->io, c->fd, set + have, rest, &got);
+    enum gw_direct d = GW_DIRECT_TAKEN;
+    if (err) {
+        d = err == STROM_ERR_AGAIN ? GW_DIRECT_EMPTY : GW_DIRECT_CLOSED;
+    } else if (got < rest) {
+        memcpy(c->in + c->in_len, set + have, got);
+        c->in_len += (uint32_t)got;
+        d = GW_DIRECT_EMPTY;
+    } else if ((err = proto_msgs_check(set, a.messages_len, a.count)) != STROM_OK) {
+        native_malformed(gw, c, h.request_id, err);
+        c->in_len = 0;
+    } else {
+        gw_request_publish(gw, c, NODE_ENTRY_APPEND, h.request_id, PROTO_APPEND, a.sync);
+        gw->counters->appends++;
+        gw->counters->frames_in++;
+        gw->counters->direct_appends++;
+        c->in_len = 0;
+        c->in_heads = true;
+    }
+    return d;
 }
 
 static void native_answer(struct gateway *gw, struct gw_conn *c, const struct gw_pending *p,
@@ -396,4 +472,5 @@ const struct gw_protocol gw_native_protocol = {
     .on_input = native_input,
     .on_answer = native_answer,
     .on_open = native_open,
+    .recv_direct = native_recv_direct,
 };

@@ -100,6 +100,15 @@ static inline uint32_t node_request_path_bytes(uint32_t path_len) {
     return (path_len + 7u) & ~7u;
 }
 
+/* Claims a request entry in a gateway's request ring and writes req and its path (padded);
+ * *msgs_out gets where its req->messages_bytes of messages go. The caller writes them there and
+ * publishes the entry (ring_publish with NODE_ENTRY_APPEND or _CREATE; its position is the
+ * request's id), or drops the claim (nothing becomes visible; the next claim takes its place).
+ * Lets a gateway receive a message set from its socket straight into the entry. Errors as
+ * nodelog_request_write. */
+strom_err nodelog_request_claim(struct ring_writer *w, const struct node_request *req,
+                                const char *path, uint8_t **msgs_out);
+
 /* Writes a request entry of type (NODE_ENTRY_APPEND or _CREATE) into a gateway's request ring:
  * req, then path (req->path_len bytes) padded, then req->messages_bytes of msgs. *request_id
  * gets its id (its position). Errors: AGAIN (the ring is full: the sequencer is behind),

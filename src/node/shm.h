@@ -93,16 +93,17 @@ struct node_gateway_counters {
     uint64_t frames_out;
     uint64_t appends;
     uint64_t reads;
-    uint64_t errors;     /* error frames sent */
-    uint64_t lapped;     /* times it fell behind the node log */
-    uint64_t port;       /* the port it listens on */
-    uint64_t kafka_port; /* the port of its Kafka listener, 0 when off */
+    uint64_t errors;         /* error frames sent */
+    uint64_t lapped;         /* times it fell behind the node log */
+    uint64_t port;           /* the port it listens on */
+    uint64_t kafka_port;     /* the port of its Kafka listener, 0 when off */
+    uint64_t direct_appends; /* appends whose rest was received straight into the request ring */
     /* The doorbell: the gateway sets it to 1 before it sleeps; a commit that moved its durable
      * position exchanges it with 0 and, when it was 1, signals the gateway's event. (Two writers
      * by design: a handshake word, like the ring's waiting mask.) */
     uint32_t armed;
     uint32_t reserved;
-    uint8_t pad[NODE_COUNTERS_BYTES - 15 * 8];
+    uint8_t pad[NODE_COUNTERS_BYTES - 16 * 8];
 };
 
 /* Written by the supervisor. */

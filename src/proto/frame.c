@@ -242,6 +242,35 @@ strom_err proto_append_frame_begin(uint8_t *buf, size_t cap, uint64_t request_id
     return err;
 }
 
+strom_err proto_append_head_decode(const uint8_t *buf, size_t have, uint32_t frame_bytes_max,
+                                   struct proto_header *h, struct proto_append *a) {
+    strom_err err = proto_header_read(buf, have, frame_bytes_max, h);
+    if (err == STROM_OK && h->type != PROTO_APPEND) {
+        err = STROM_ERR_INVALID_ARGUMENT;
+    }
+    /* The path's length prefix follows the stream id (8 bytes); the head ends where the set
+     * starts, PROTO_APPEND_ENCODED_BYTES_MIN + path bytes after the frame header. */
+    size_t len_at = PROTO_HEADER_BYTES + 8;
+    if (err == STROM_OK && have < len_at + 4) {
+        err = STROM_ERR_TRUNCATED;
+    }
+    if (err == STROM_OK) {
+        struct strom_cursor at = strom_cursor_of(buf + len_at, 4);
+        uint32_t path_len = strom_take_u32(&at);
+        if (path_len > PROTO_APPEND_PATH_BYTES_MAX) {
+            err = STROM_ERR_PROTOCOL;
+        } else if (have < proto_append_frame_bytes(path_len, 0)) {
+            err = STROM_ERR_TRUNCATED;
+        }
+    }
+    if (err == STROM_OK) {
+        /* Reads only the head's bytes: the set is a view (its bytes are not looked at). */
+        err = frame_err(
+            proto_append_decode(a, buf + PROTO_HEADER_BYTES, h->frame_bytes - PROTO_HEADER_BYTES));
+    }
+    return err;
+}
+
 size_t proto_append_frame_bytes(size_t path_bytes, size_t set_bytes) {
     return PROTO_HEADER_BYTES + PROTO_APPEND_ENCODED_BYTES_MIN + path_bytes + set_bytes;
 }

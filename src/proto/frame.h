@@ -133,6 +133,18 @@ strom_err proto_append_frame_begin(uint8_t *buf, size_t cap, uint64_t request_id
                                    const struct proto_append *a, size_t set_bytes,
                                    uint8_t **set_out, size_t *len_out);
 
+/*
+ * Decodes the head of an append frame whose message set may not have arrived yet: buf[0, have)
+ * holds its first bytes, at least up to the start of the set; the frame's frame_bytes (h) may be
+ * more than have, and buf must have room for all of them (a->messages points at where the set
+ * goes, h->frame_bytes - (set's offset) bytes). Checks what proto_frame_decode checks but the set
+ * (the caller runs proto_msgs_check once it is there). Errors: TRUNCATED (the head has not all
+ * arrived), INVALID_ARGUMENT (a frame of another type), and those of proto_header_read and of
+ * the body's decoding (PROTOCOL, TOO_LARGE).
+ */
+strom_err proto_append_head_decode(const uint8_t *buf, size_t have, uint32_t frame_bytes_max,
+                                   struct proto_header *h, struct proto_append *a);
+
 /* Bytes of an append frame with a path_bytes path and a set_bytes message set, and of a deliver
  * frame with a set_bytes message set. */
 size_t proto_append_frame_bytes(size_t path_bytes, size_t set_bytes);

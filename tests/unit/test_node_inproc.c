@@ -313,6 +313,117 @@ Test(inproc, a_large_frame_takes_a_big_buffer) {
     cr_assert_eq(f.header.type, PROTO_READ_END);
 }
 
+/* An append frame of count messages of 1,000 bytes each (byte j of message i: i + j + seed) to
+ * path, in buf; its length. The set is at *set_out. */
+static size_t large_append_frame(uint8_t *buf, size_t cap, uint64_t id, const char *path,
+                                 uint32_t count, uint8_t seed, const uint8_t **set_out) {
+    static uint8_t set[1 << 17];
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t payload[1000];
+        for (uint32_t j = 0; j < sizeof payload; j++) {
+            payload[j] = (uint8_t)(i + j + seed);
+        }
+        bytes += msgset_write_one(set + bytes, sizeof set - bytes, payload, sizeof payload);
+    }
+    struct proto_append a = {.path = path,
+                             .path_len = (uint32_t)strlen(path),
+                             .ack = 1,
+                             .count = count,
+                             .messages = set,
+                             .messages_len = (uint32_t)bytes};
+    size_t len = 0;
+    cr_assert_eq(proto_frame_encode(buf, cap, PROTO_APPEND, id, &a, &len), STROM_OK);
+    *set_out = buf + len - bytes;
+    return len;
+}
+
+/* Reads path's batch at offset from at ack 1 and checks its message set is set[0, len). */
+static void expect_batch(int fd, uint64_t id, const char *path, uint64_t from, const uint8_t *set,
+                         size_t len) {
+    struct proto_read q = {.path = path,
+                           .path_len = (uint32_t)strlen(path),
+                           .from = from,
+                           .to = from + 1,
+                           .ack = 1,
+                           .credit_bytes = 1u << 20};
+    send_frame(fd, PROTO_READ, id, &q);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_DELIVER, "type %u", f.header.type);
+    cr_assert_eq(f.body.deliver.base_offset, from);
+    cr_assert_eq(f.body.deliver.messages_len, len);
+    cr_assert_eq(memcmp(f.body.deliver.messages, set, len), 0, "the bytes sent");
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+}
+
+/* A large append whose rest is still to come is received straight into its request entry (the
+ * gateway's direct_appends counts it); once one came, the next is too even when it arrives
+ * whole (the gateway then receives only frame heads into the connection's buffer); small ones
+ * take the usual way. Every batch reads back as sent. */
+Test(inproc, large_appends_are_received_straight_into_the_request_ring) {
+    int fd = connect_client();
+    hello(fd);
+    static uint8_t frame[3][1 << 17];
+    const uint8_t *set[3];
+    size_t len[3];
+    for (int k = 0; k < 3; k++) {
+        len[k] = large_append_frame(frame[k], sizeof frame[k], k < 2 ? 20 + (uint64_t)k : 23,
+                                    "/direct", 60, (uint8_t)k, &set[k]);
+    }
+    const struct node_gateway_counters *gc = &shm.header->gateways_c[0];
+    cr_assert_eq(gc->direct_appends, 0);
+    send_bytes(fd, frame[0], 200); /* the head and a little of the set */
+    pump(2);
+    send_bytes(fd, frame[0] + 200, len[0] - 200);
+    cr_assert_eq(expect_append_answer(fd, 20).base_offset, 0);
+    cr_assert_eq(gc->direct_appends, 1);
+    send_bytes(fd, frame[1], len[1]);
+    cr_assert_eq(expect_append_answer(fd, 21).base_offset, 60);
+    cr_assert_eq(gc->direct_appends, 2);
+    append(fd, 22, "/direct", 3, false, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 22).base_offset, 120);
+    cr_assert_eq(gc->direct_appends, 2, "a small append the usual way");
+    /* The rest in two parts: the first is less than the rest, so it goes back to the
+     * connection's buffer and the claim is dropped; the second completes the frame directly. */
+    send_bytes(fd, frame[2], 200);
+    pump(2);
+    send_bytes(fd, frame[2] + 200, 30000);
+    pump(2);
+    cr_assert_eq(gc->direct_appends, 2);
+    send_bytes(fd, frame[2] + 30200, len[2] - 30200);
+    cr_assert_eq(expect_append_answer(fd, 23).base_offset, 123);
+    cr_assert_eq(gc->direct_appends, 3);
+    expect_batch(fd, 30, "/direct", 0, set[0], len[0] - (size_t)(set[0] - frame[0]));
+    expect_batch(fd, 31, "/direct", 60, set[1], len[1] - (size_t)(set[1] - frame[1]));
+    expect_batch(fd, 32, "/direct", 123, set[2], len[2] - (size_t)(set[2] - frame[2]));
+}
+
+/* A large append whose set turns out malformed once it is all in the entry closes its
+ * connection with an error and publishes nothing; another connection goes on. */
+Test(inproc, a_direct_append_with_a_malformed_set_closes_only_its_connection) {
+    int good = connect_client();
+    hello(good);
+    int bad = connect_client();
+    hello(bad);
+    static uint8_t frame[1 << 17];
+    const uint8_t *set = NULL;
+    size_t len = large_append_frame(frame, sizeof frame, 40, "/bad", 60, 0, &set);
+    frame[len - 1000 - 4] = 0xff; /* the last message's payload length: past the set's end */
+    send_bytes(bad, frame, 200);
+    pump(2);
+    send_bytes(bad, frame + 200, len - 200);
+    struct proto_frame f;
+    cr_assert(recv_frame(bad, &f));
+    cr_assert_eq(f.header.type, PROTO_ERROR);
+    cr_assert_eq(f.body.error.code, STROM_ERR_PROTOCOL);
+    cr_assert(!recv_frame(bad, &f));
+    cr_assert_eq(shm.header->gateways_c[0].direct_appends, 0);
+    append(good, 41, "/bad", 1, false, 0, 0);
+    cr_assert_eq(expect_append_answer(good, 41).base_offset, 0, "nothing was published");
+}
+
 Test(inproc, the_inflight_limit_answers_limit, .init = NULL) {
     start(8, 2);
     int fd = connect_client();

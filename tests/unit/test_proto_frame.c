@@ -265,6 +265,56 @@ Test(proto_frame, append_frame_begun_then_filled_matches_encode) {
                  STROM_ERR_TOO_LARGE);
 }
 
+/* The head of an append decodes from its first bytes alone, once every byte before the set is
+ * there, with the fields the whole frame decodes to; short of that it is TRUNCATED. */
+Test(proto_frame, append_head_decodes_before_the_set_arrives) {
+    struct rng rng;
+    rng_init(&rng, 13);
+    static uint8_t set[1 << 16];
+    static uint8_t buf[(1 << 16) + 1024];
+    uint8_t payloads[256];
+    uint32_t count = 40;
+    size_t len = random_set(&rng, set, sizeof set, count, payloads);
+    struct proto_append a = {0, S("/head/x"), 1, true, 8, 9, count, set, (uint32_t)len};
+    size_t flen = 0;
+    cr_assert_eq(proto_frame_encode(buf, sizeof buf, PROTO_APPEND, 5, &a, &flen), STROM_OK);
+    size_t head = proto_append_frame_bytes(a.path_len, 0);
+    struct proto_header h;
+    struct proto_append got;
+    for (size_t have = 0; have < head; have++) {
+        cr_assert_eq(proto_append_head_decode(buf, have, 1u << 20, &h, &got), STROM_ERR_TRUNCATED,
+                     "have %zu", have);
+    }
+    for (size_t have = head; have <= flen; have += (flen - head) / 3) {
+        cr_assert_eq(proto_append_head_decode(buf, have, 1u << 20, &h, &got), STROM_OK);
+        cr_assert_eq(h.frame_bytes, flen);
+        cr_assert_eq(h.request_id, 5);
+        cr_assert(text_eq(got.path, got.path_len, "/head/x"));
+        cr_assert_eq(got.count, count);
+        cr_assert_eq(got.sync, true);
+        cr_assert_eq(got.producer_id, 8);
+        cr_assert_eq(got.sequence, 9);
+        cr_assert_eq(got.messages_len, len);
+        cr_assert_eq(got.messages, buf + head, "the set's place, not its bytes");
+    }
+    cr_assert_eq(proto_append_head_decode(buf, flen, (uint32_t)flen - 1, &h, &got),
+                 STROM_ERR_TOO_LARGE);
+    /* A set length that disagrees with the frame's length, and a path above its limit. */
+    uint8_t copy[128];
+    memcpy(copy, buf, head);
+    copy[head - 4] ^= 1;
+    cr_assert_eq(proto_append_head_decode(copy, head, 1u << 20, &h, &got), STROM_ERR_PROTOCOL);
+    memcpy(copy, buf, head);
+    uint32_t long_path = PROTO_APPEND_PATH_BYTES_MAX + 1;
+    memcpy(copy + PROTO_HEADER_BYTES + 8, &long_path, 4);
+    cr_assert_eq(proto_append_head_decode(copy, head, 1u << 20, &h, &got), STROM_ERR_PROTOCOL);
+    /* Another type of frame. */
+    struct proto_ping ping = {.value = 1};
+    cr_assert_eq(proto_frame_encode(copy, sizeof copy, PROTO_PING, 6, &ping, &flen), STROM_OK);
+    cr_assert_eq(proto_append_head_decode(copy, flen, 1u << 20, &h, &got),
+                 STROM_ERR_INVALID_ARGUMENT);
+}
+
 Test(proto_frame, message_set_must_match_its_count) {
     uint8_t set[256];
     size_t len = 0;
