@@ -266,6 +266,21 @@ struct io_vtable {
      * Errors: UNSUPPORTED (syncs never finish asynchronously here, or cannot signal; NULL in the
      * table means the same), NO_MEMORY, IO. */
     strom_err (*file_datasync_notify)(struct io *io, int event);
+
+    /* --- Files, page cache (appended by the store) --------------------------------------------
+     * Starts the write-back of the dirty pages of [off, off+len) of fd (Linux:
+     * sync_file_range(SYNC_FILE_RANGE_WRITE)); with wait, also waits until every page of the range
+     * that was dirty or being written when the call began is written (SYNC_FILE_RANGE_WAIT_BEFORE |
+     * WRITE | WAIT_AFTER). Neither makes anything durable (no metadata, no cache flush: only
+     * file_datasync does). A failure is final as for file_datasync: the kernel reports a
+     * write-back error once per descriptor, and this call may be the one that took it. Errors:
+     * IO, INVALID_ARGUMENT. */
+    strom_err (*file_writeback)(struct io *io, int fd, uint64_t off, uint64_t len, bool wait);
+    /* Asks the kernel to drop the clean cached pages of [off, off+len) of fd
+     * (posix_fadvise(POSIX_FADV_DONTNEED)); what the file holds does not change, a later read
+     * reads it from the disk. A hint: pages still dirty or being written stay. Errors:
+     * INVALID_ARGUMENT. */
+    strom_err (*file_cache_drop)(struct io *io, int fd, uint64_t off, uint64_t len);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -476,6 +491,13 @@ static inline strom_err io_file_datasync_wait(struct io *io, struct io_sync *s,
 static inline strom_err io_file_datasync_notify(struct io *io, int event) {
     return io->vt->file_datasync_notify != NULL ? io->vt->file_datasync_notify(io, event)
                                                 : STROM_ERR_UNSUPPORTED;
+}
+static inline strom_err io_file_writeback(struct io *io, int fd, uint64_t off, uint64_t len,
+                                          bool wait) {
+    return io->vt->file_writeback(io, fd, off, len, wait);
+}
+static inline strom_err io_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
+    return io->vt->file_cache_drop(io, fd, off, len);
 }
 
 #endif

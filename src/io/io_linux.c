@@ -922,6 +922,26 @@ static strom_err linux_shm_unmap(struct io *io, void *addr, size_t bytes) {
     return munmap(addr, bytes) == 0 ? STROM_OK : strom_err_from_errno(errno);
 }
 
+static strom_err linux_file_writeback(struct io *io, int fd, uint64_t off, uint64_t len,
+                                      bool wait) {
+    (void)io;
+    unsigned int flags = SYNC_FILE_RANGE_WRITE;
+    if (wait) {
+        flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    }
+    int rc;
+    do {
+        rc = sync_file_range(fd, (off_t)off, (off_t)len, flags);
+    } while (rc < 0 && errno == EINTR);
+    return rc == 0 ? STROM_OK : strom_err_from_errno(errno);
+}
+
+static strom_err linux_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
+    (void)io;
+    int rc = posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED); /* returns errno */
+    return rc == 0 ? STROM_OK : strom_err_from_errno(rc);
+}
+
 static const struct io_vtable linux_vtable = {
     .file_open = linux_file_open,
     .file_close = linux_file_close,
@@ -978,6 +998,8 @@ static const struct io_vtable linux_vtable = {
     .file_datasync_start = linux_file_datasync_start,
     .file_datasync_wait = linux_file_datasync_wait,
     .file_datasync_notify = linux_file_datasync_notify,
+    .file_writeback = linux_file_writeback,
+    .file_cache_drop = linux_file_cache_drop,
 };
 
 void io_linux_init(struct io *io) {

@@ -68,6 +68,7 @@ struct io_memfs {
     uint64_t used_blocks;
     uint32_t fail_datasync_count;
     uint32_t fail_pwrite_count;
+    uint32_t fail_writeback_count;
     bool direct_refused; /* opens with IO_OPEN_DIRECT fail with UNSUPPORTED */
     double read_flip_p;
     uint64_t mono_ns;
@@ -486,6 +487,41 @@ static strom_err memfs_file_datasync(struct io *io, int fd) {
     return err;
 }
 
+/* sync_file_range: nothing becomes durable (the disk image stays as it is). An injected failure
+ * has the kernel's write-back error semantics, as a failed fdatasync: reported once, the pages
+ * marked clean, so the logged changes never reach the disk. */
+static strom_err memfs_file_writeback(struct io *io, int fd, uint64_t off, uint64_t len,
+                                      bool wait) {
+    struct io_memfs *fs = fs_of(io);
+    struct memfs_file *f = fd_file(fs, fd, false);
+    if (f == NULL || off + len < off) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    fs->stats.writebacks += wait ? 0 : 1;
+    fs->stats.writeback_waits += wait ? 1 : 0;
+    strom_err err = STROM_OK;
+    if (wait && fs->fail_writeback_count > 0) {
+        fs->fail_writeback_count--;
+        log_clear(f);
+        err = STROM_ERR_IO;
+    }
+    return err;
+}
+
+/* posix_fadvise(DONTNEED): the model has no page cache apart from the image a reader sees, which
+ * stays; the calls are counted, and the highest end dropped kept, for tests. */
+static strom_err memfs_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
+    struct io_memfs *fs = fs_of(io);
+    struct memfs_file *f = fd_file(fs, fd, false);
+    if (f == NULL || off + len < off) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    fs->stats.cache_drops++;
+    fs->stats.cache_drop_end =
+        off + len > fs->stats.cache_drop_end ? off + len : fs->stats.cache_drop_end;
+    return STROM_OK;
+}
+
 static strom_err memfs_file_size(struct io *io, int fd, uint64_t *size_out) {
     struct memfs_file *f = fd_file(fs_of(io), fd, false);
     if (f == NULL) {
@@ -699,6 +735,8 @@ static const struct io_vtable memfs_vtable = {
     .file_datasync_start = io_sync_run_now, /* at once: the model has no time for it to take */
     .file_datasync_wait = io_sync_wait_done,
     .file_datasync_notify = io_sync_notify_unsupported,
+    .file_writeback = memfs_file_writeback,
+    .file_cache_drop = memfs_file_cache_drop,
 };
 
 /* --- the public side ------------------------------------------------------------------------ */
@@ -751,6 +789,10 @@ void io_memfs_refuse_direct(struct io_memfs *fs, bool refuse) {
 
 void io_memfs_fail_pwrite(struct io_memfs *fs, uint32_t count) {
     fs->fail_pwrite_count = count;
+}
+
+void io_memfs_fail_writeback(struct io_memfs *fs, uint32_t count) {
+    fs->fail_writeback_count = count;
 }
 
 void io_memfs_set_read_flip(struct io_memfs *fs, double p) {

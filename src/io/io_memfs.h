@@ -12,8 +12,9 @@
  * Faults: a byte capacity (pwrite and allocate fail with STROM_ERR_NO_SPACE beyond it, writing
  * nothing); failed fdatasyncs with Linux's semantics since 2018 (the error is reported once and
  * the pages are marked clean, so a later fdatasync succeeds without persisting them: they are
- * lost at the next crash); failed pwrites (STROM_ERR_IO, nothing written); bit flips in what
- * pread returns (transient) or in both images (persistent).
+ * lost at the next crash), and failed write-back waits (sync_file_range) with the same; failed
+ * pwrites (STROM_ERR_IO, nothing written); bit flips in what pread returns (transient) or in both
+ * images (persistent).
  *
  * Files and directories are entries of one flat table keyed by path; a path's parent directory
  * must exist ("" for a path without '/'). Creating, renaming and unlinking are durable at once.
@@ -61,6 +62,10 @@ struct io_memfs_stats {
     uint64_t datasyncs;
     uint64_t datasyncs_failed; /* injected failures */
     uint64_t flips;            /* bits flipped in pread results */
+    uint64_t writebacks;       /* file_writeback without wait */
+    uint64_t writeback_waits;  /* file_writeback with wait */
+    uint64_t cache_drops;      /* file_cache_drop */
+    uint64_t cache_drop_end;   /* the highest off + len of a file_cache_drop (any file) */
 };
 
 struct io_memfs;
@@ -87,6 +92,10 @@ void io_memfs_fail_datasync(struct io_memfs *fs, uint32_t count);
 
 /* The next count calls of pwrite fail with STROM_ERR_IO and write nothing. */
 void io_memfs_fail_pwrite(struct io_memfs *fs, uint32_t count);
+
+/* The next count calls of file_writeback with wait fail with STROM_ERR_IO, with the semantics of
+ * a failed fdatasync (the logged changes are marked clean and never reach the disk). */
+void io_memfs_fail_writeback(struct io_memfs *fs, uint32_t count);
 
 /* refuse: opens with IO_OPEN_DIRECT fail with UNSUPPORTED, as on a file system without O_DIRECT
  * (false, the default: they succeed, and their writes must be aligned as on Linux). */

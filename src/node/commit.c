@@ -167,7 +167,11 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
     o.size_ahead_bytes = COMMIT_SIZE_AHEAD_BYTES;
-    o.direct_writes = true; /* docs/node.md, "Throughput": less CPU per byte, larger groups */
+    /* docs/node.md, "Throughput: where the time goes": O_DIRECT where every group waits for its
+     * fdatasync anyway; the page cache, recycled, where readers catch up from the file. */
+    o.direct_writes = c->fsync == NODE_FSYNC_ALWAYS;
+    o.writeback_bytes = COMMIT_WRITEBACK_BYTES;
+    o.cache_bytes = COMMIT_CACHE_BYTES;
     if (!err) {
         err = commit_resync_tail(k, dir);
     }
@@ -599,7 +603,7 @@ int commit_run(struct commit *k, struct io *io, const struct node_config *c,
     }
     __atomic_store_n(&counters->ready, 1, __ATOMIC_RELEASE);
     commit_log(k, "strom.node.commit_ready", STROM_OK);
-    if (!store_direct_writes(k->store)) {
+    if (c->fsync == NODE_FSYNC_ALWAYS && !store_direct_writes(k->store)) {
         /* The file system refused O_DIRECT: the same data, through the page cache. */
         commit_log(k, "strom.node.commit_buffered_writes", STROM_ERR_UNSUPPORTED);
     }

@@ -76,6 +76,12 @@ struct store;
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
 #define COMMIT_SIZE_AHEAD_BYTES (UINT64_C(1) << 20)
+/* With fsync interval and never the store writes through the page cache (with always, O_DIRECT):
+ * it starts the write-back of every COMMIT_WRITEBACK_BYTES and keeps COMMIT_CACHE_BYTES behind
+ * its end cached for the gateways' catch-up reads, dropping older pages so that new writes reuse
+ * them (store_options.writeback_bytes, cache_bytes; docs/node.md, "Throughput"). */
+#define COMMIT_WRITEBACK_BYTES (UINT64_C(4) << 20)
+#define COMMIT_CACHE_BYTES     (UINT64_C(512) << 20)
 
 /* A store sync in flight and what it makes durable once collected. */
 struct commit_sync {

@@ -162,6 +162,25 @@ static strom_err sim_file_datasync(struct io *io, int fd) {
     return err;
 }
 
+static strom_err sim_file_writeback(struct io *io, int fd, uint64_t off, uint64_t len, bool wait) {
+    struct sim_proc *p = io_enter(io);
+    io_delay(p, 0, wait ? p->world->latency.disk_write_ns_max : 0);
+    struct io *disk = disk_of(p);
+    strom_err err =
+        disk ? disk->vt->file_writeback(disk, fd, off, len, wait) : STROM_ERR_INVALID_ARGUMENT;
+    sim_trace(p->world, "file.writeback", off, len, err);
+    return err;
+}
+
+static strom_err sim_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
+    struct sim_proc *p = io_enter(io);
+    struct io *disk = disk_of(p);
+    strom_err err =
+        disk ? disk->vt->file_cache_drop(disk, fd, off, len) : STROM_ERR_INVALID_ARGUMENT;
+    sim_trace(p->world, "file.cache_drop", off, len, err);
+    return err;
+}
+
 static strom_err sim_file_size(struct io *io, int fd, uint64_t *size_out) {
     struct sim_proc *p = io_enter(io);
     struct io *disk = disk_of(p);
@@ -604,6 +623,8 @@ static const struct io_vtable sim_vtable = {
     .file_datasync_start = io_sync_run_now, /* sim_file_datasync at once, its delay included */
     .file_datasync_wait = io_sync_wait_done,
     .file_datasync_notify = io_sync_notify_unsupported,
+    .file_writeback = sim_file_writeback,
+    .file_cache_drop = sim_file_cache_drop,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

@@ -37,24 +37,28 @@
 #define STORE_SYNCS_MAX STORE_SYNCS_INFLIGHT_MAX
 struct store_log {
     struct io *io;
-    int fd;                 /* the store file */
-    uint64_t file_id;       /* salt of every header */
-    bool writable;          /* opened for writing */
-    bool failed;            /* an fdatasync (or a write of unknown outcome) failed: no writes */
-    uint64_t end;           /* position of the next record */
-    uint64_t written;       /* bytes below are in the file (page cache at least) */
-    uint64_t durable;       /* bytes below are on disk */
-    uint64_t reserved_end;  /* space is reserved (fallocate) up to here */
-    uint64_t reserve_bytes; /* reserve this far ahead; 0: never reserve */
-    uint64_t size_end;      /* the file's size as this log set it (>= end when size_ahead) */
-    uint64_t size_ahead;    /* extend the file's size this far ahead of end; 0: never */
-    uint8_t *buf;           /* [written - skew, end), aligned to IO_DIRECT_ALIGN */
-    int dfd;                /* O_DIRECT descriptor of the file (log_direct_open); -1: none */
-    uint32_t skew;          /* with dfd: the bytes of written's partial block, at buf */
-    size_t buf_cap;         /* bytes at buf */
-    bool range_on;          /* records appended now extend range_crc (checkpoint nodes) */
-    uint32_t range_crc;     /* crc32c of the bytes appended while range_on */
-    uint64_t preads;        /* counters */
+    int fd;                   /* the store file */
+    uint64_t file_id;         /* salt of every header */
+    bool writable;            /* opened for writing */
+    bool failed;              /* an fdatasync (or a write of unknown outcome) failed: no writes */
+    uint64_t end;             /* position of the next record */
+    uint64_t written;         /* bytes below are in the file (page cache at least) */
+    uint64_t durable;         /* bytes below are on disk */
+    uint64_t reserved_end;    /* space is reserved (fallocate) up to here */
+    uint64_t reserve_bytes;   /* reserve this far ahead; 0: never reserve */
+    uint64_t size_end;        /* the file's size as this log set it (>= end when size_ahead) */
+    uint64_t size_ahead;      /* extend the file's size this far ahead of end; 0: never */
+    uint8_t *buf;             /* [written - skew, end), aligned to IO_DIRECT_ALIGN */
+    int dfd;                  /* O_DIRECT descriptor of the file (log_direct_open); -1: none */
+    uint32_t skew;            /* with dfd: the bytes of written's partial block, at buf */
+    size_t buf_cap;           /* bytes at buf */
+    uint64_t writeback_bytes; /* start the write-back of every this many bytes; 0: never */
+    uint64_t cache_bytes;     /* keep about this many bytes behind written cached; 0: all */
+    uint64_t writeback_pos;   /* the write-back of [.., writeback_pos) was started */
+    uint64_t dropped_pos;     /* the cached pages of [.., dropped_pos) were dropped */
+    bool range_on;            /* records appended now extend range_crc (checkpoint nodes) */
+    uint32_t range_crc;       /* crc32c of the bytes appended while range_on */
+    uint64_t preads;          /* counters */
     uint64_t pwrites;
     uint64_t syncs;
     uint32_t sync_head;                      /* the oldest sync in flight */
@@ -69,6 +73,10 @@ void log_free(struct store_log *log);
 /* Makes the log keep the file's size up to bytes ahead of its end (store_options.size_ahead_bytes;
  * 0: off). */
 void log_set_size_ahead(struct store_log *log, uint64_t bytes);
+/* Makes the log start the write-back of what it wrote every writeback_bytes (0: off) and drop
+ * the cached pages more than cache_bytes behind what it wrote (0: off), once written back
+ * (store_options.writeback_bytes, cache_bytes). Only writes through the buffered descriptor. */
+void log_set_cache(struct store_log *log, uint64_t writeback_bytes, uint64_t cache_bytes);
 /* Appends one record: header, head[0, head_len), payload[0, payload_len), padding. *pos_out gets
  * its position, *span_out (may be NULL) its bytes. Errors: NO_SPACE and IO with nothing
  * appended; STORE_FAILED. */

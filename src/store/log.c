@@ -5,6 +5,8 @@
  * aligned to STORE_ALIGN; with an O_DIRECT descriptor (dfd), skew = written % IO_DIRECT_ALIGN and
  * buf starts with the bytes [written - skew, written) as the file holds them, so that a flush
  * writes whole blocks from written - skew (the partial last block again, zeros after the end).
+ * dropped_pos <= writeback_pos <= written once a buffered write passed them (both start at the
+ * end found at open), and both are multiples of LOG_PAGE_BYTES or that end.
  * Only this file writes the fields of struct store_log.
  */
 #include <stdlib.h>
@@ -17,6 +19,10 @@
 /* A payload this large is not copied into the buffer: it goes out with the buffer in one
  * gathered write (a copy of it would cost as much as the write itself). */
 enum { LOG_GATHER_BYTES_MIN = 256 << 10 };
+
+/* The page the write-back and the cache drops count in; a drop waits until this many bytes more
+ * than cache_bytes are behind (one call per step, not per write). */
+enum { LOG_PAGE_BYTES = 4096, LOG_DROP_STEP_BYTES = 4 << 20 };
 
 strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
                    uint64_t end, size_t buf_cap, uint64_t reserve_bytes) {
@@ -32,6 +38,8 @@ strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_i
     log->reserved_end = end;
     log->reserve_bytes = reserve_bytes;
     log->size_end = end;
+    log->writeback_pos = end;
+    log->dropped_pos = end;
     log->dfd = -1;
     if (writable) {
         /* Aligned, with a block more for the zeros after the end of an O_DIRECT write. */
@@ -96,6 +104,47 @@ void log_free(struct store_log *log) {
     free(log->buf);
     log->buf = NULL;
     log->buf_cap = 0;
+}
+
+void log_set_cache(struct store_log *log, uint64_t writeback_bytes, uint64_t cache_bytes) {
+    strom_assert(writeback_bytes == 0 || writeback_bytes >= LOG_PAGE_BYTES);
+    strom_assert(cache_bytes == 0 || cache_bytes >= LOG_PAGE_BYTES);
+    log->writeback_bytes = writeback_bytes;
+    log->cache_bytes = cache_bytes - cache_bytes % LOG_PAGE_BYTES;
+}
+
+/*
+ * After a buffered write: starts the write-back of the whole pages written since the last start,
+ * once writeback_bytes gathered (so that dirty pages do not pile up until a sync or the kernel's
+ * flusher: with fsync never nothing else writes them), and drops the pages more than cache_bytes
+ * behind, after waiting for their write-back (so that new writes take pages freed a moment ago:
+ * docs/storage.md, "The page cache", says why that matters). A failed write-back is final, as a
+ * failed fdatasync (the kernel reports its error once, maybe to this call and not to the next
+ * fdatasync): the log fails. A drop is a hint; its failure changes nothing.
+ */
+static strom_err log_cache_trim(struct store_log *log) {
+    uint64_t page_end = log->written - log->written % LOG_PAGE_BYTES;
+    strom_err err = STROM_OK;
+    if (log->writeback_bytes && page_end >= log->writeback_pos + log->writeback_bytes) {
+        err = io_file_writeback(log->io, log->fd, log->writeback_pos, page_end - log->writeback_pos,
+                                false);
+        log->writeback_pos = err ? log->writeback_pos : page_end;
+    }
+    uint64_t to = log->cache_bytes && page_end > log->cache_bytes ? page_end - log->cache_bytes : 0;
+    if (!err && to >= log->dropped_pos + LOG_DROP_STEP_BYTES) {
+        err = io_file_writeback(log->io, log->fd, log->dropped_pos, to - log->dropped_pos, true);
+        if (!err) {
+            (void)io_file_cache_drop(log->io, log->fd, log->dropped_pos, to - log->dropped_pos);
+            log->dropped_pos = to;
+            log->writeback_pos = to > log->writeback_pos ? to : log->writeback_pos;
+        }
+    }
+    if (err) {
+        log->failed = true;
+        err = STROM_ERR_STORE_FAILED;
+    }
+    strom_assert(log->dropped_pos <= log->writeback_pos || err);
+    return err;
 }
 
 void log_set_size_ahead(struct store_log *log, uint64_t bytes) {
@@ -178,6 +227,7 @@ strom_err log_flush(struct store_log *log) {
         io_file_pwrite(log->io, log->fd, log->buf, (size_t)(log->end - log->written), log->written);
     if (err == STROM_OK) {
         log->written = log->end;
+        err = log_cache_trim(log);
     }
     return err;
 }
@@ -280,6 +330,8 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
         if (span_out != NULL) {
             *span_out = (uint32_t)span;
         }
+        /* A gathered write went through fd even with dfd (records too large for the buffer). */
+        err = gather ? log_cache_trim(log) : STROM_OK;
     }
     return err;
 }
@@ -429,6 +481,8 @@ strom_err log_cut(struct store_log *log, uint64_t end) {
         log->durable = end;
         log->reserved_end = end;
         log->size_end = end;
+        log->writeback_pos = log->writeback_pos < end ? log->writeback_pos : end;
+        log->dropped_pos = log->dropped_pos < end ? log->dropped_pos : end;
     }
     return err;
 }

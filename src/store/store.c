@@ -39,6 +39,8 @@ static bool options_valid(const struct store_options *o) {
     return o->index_fanout >= STORE_FANOUT_MIN && o->index_fanout <= STORE_FANOUT_MAX &&
            o->checkpoint_bytes >= 4096 && o->write_buffer_bytes >= 4096 &&
            (o->size_ahead_bytes == 0 || o->size_ahead_bytes >= 4096) &&
+           (o->writeback_bytes == 0 || o->writeback_bytes >= 4096) &&
+           (o->cache_bytes == 0 || o->cache_bytes >= 4096) &&
            (!o->direct_writes || (o->size_ahead_bytes > 0 && !o->read_only &&
                                   o->write_buffer_bytes >= 2 * IO_DIRECT_ALIGN)) &&
            o->write_buffer_bytes <= (1u << 30) && o->batch_bytes_max >= 1 &&
@@ -212,6 +214,9 @@ strom_err store_open(struct io *io, const char *path, const struct store_options
         err = log_init(&s->log, io, fd, fh.file_id, !o->read_only, end, o->write_buffer_bytes,
                        o->reserve_bytes);
         log_set_size_ahead(&s->log, o->read_only ? 0 : o->size_ahead_bytes);
+        if (!o->read_only) {
+            log_set_cache(&s->log, o->writeback_bytes, o->cache_bytes);
+        }
         if (err == STROM_OK) {
             err = store_recover(s, size);
         }

@@ -77,6 +77,18 @@ struct store_options {
                                         blocks at least. Where the file system
                                         refuses O_DIRECT the store writes buffered:
                                         store_direct_writes says which. Recovery is unchanged */
+    uint64_t writeback_bytes;        /* start the write-back of the written pages every this
+                                        many bytes (io_file_writeback, Linux sync_file_range), so
+                                        that dirty pages do not pile up until a sync; 0: off (the
+                                        default) */
+    uint64_t cache_bytes;            /* keep about this many bytes behind the end in the page
+                                        cache: older pages are written back (waited for) and
+                                        dropped (io_file_cache_drop), so that new writes reuse
+                                        pages freed a moment ago instead of taking fresh ones
+                                        (docs/storage.md, "The page cache"); readers further
+                                        behind read from the disk. >= 4096; 0: off (the default).
+                                        Neither option changes what is durable when; both apply
+                                        to buffered writes only */
     uint32_t batch_bytes_max;        /* largest payload an append takes */
     uint64_t streams_max;            /* streams the store holds at most */
     uint64_t memory_bytes_max;       /* bound of the per-stream memory (spines, trie nodes) */

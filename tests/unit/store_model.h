@@ -69,9 +69,11 @@ static inline uint64_t model_ts(uint64_t stream_id, uint32_t index) {
     return 1700000000000000000u + stream_id % 1000 + index * 1000u;
 }
 
-/* Appends the next batch of stream si; asserts success; returns the position. */
-static inline uint64_t model_append(struct model *m, struct store *s, uint32_t si, uint32_t count,
-                                    uint32_t payload_bytes) {
+/* Appends the next batch of stream si and counts it in m when the store took it; returns the
+ * store's error (*pos_out, may be NULL, gets the position). */
+static inline strom_err model_try_append(struct model *m, struct store *s, uint32_t si,
+                                         uint32_t count, uint32_t payload_bytes,
+                                         uint64_t *pos_out) {
     struct model_stream *ms = &m->streams[si];
     cr_assert(ms->batch_count < MODEL_BATCHES_MAX);
     static uint8_t payload[MODEL_PAYLOAD_MAX];
@@ -87,12 +89,23 @@ static inline uint64_t model_append(struct model *m, struct store *s, uint32_t s
                              .payload_bytes = payload_bytes};
     uint64_t pos = 0;
     strom_err err = store_append(s, &a, &pos);
+    if (err == STROM_OK) {
+        ms->batches[ms->batch_count++] = (struct model_batch){
+            ms->next_offset, count, payload_bytes, pos, pos + ((payload_bytes + 72 + 7) & ~7u)};
+        ms->next_offset += count;
+    }
+    if (pos_out != NULL) {
+        *pos_out = pos;
+    }
+    return err;
+}
+
+/* Appends the next batch of stream si; asserts success; returns the position. */
+static inline uint64_t model_append(struct model *m, struct store *s, uint32_t si, uint32_t count,
+                                    uint32_t payload_bytes) {
+    uint64_t pos = 0;
+    strom_err err = model_try_append(m, s, si, count, payload_bytes, &pos);
     cr_assert_eq(err, STROM_OK, "append stream %u: %s", si, strom_errname(err));
-    uint64_t end = store_end_pos(s);
-    ms->batches[ms->batch_count++] = (struct model_batch){
-        ms->next_offset, count, payload_bytes, pos, pos + ((payload_bytes + 72 + 7) & ~7u)};
-    (void)end;
-    ms->next_offset += count;
     return pos;
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_commit_resync.c: a restarted commit writes the unsynced tail of its store file back
- * unchanged (commit.h), even when reads return flipped bits: the store file on a simulated disk
- * (io_memfs), the node's shared memory and events from the Linux io.
+ * unchanged (commit.h), even when reads return flipped bits; the commit's store writes with
+ * O_DIRECT under fsync always and through the page cache, with early write-back, otherwise. The
+ * store file on a simulated disk (io_memfs), the node's shared memory and events from the Linux io.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -135,4 +136,38 @@ Test(commit_resync, a_read_with_a_flipped_bit_is_never_written_back) {
     free(after);
     free(before);
     io_memfs_destroy(fs);
+}
+
+/* The write mode per fsync policy (docs/node.md, "Throughput: where the time goes"): O_DIRECT
+ * under always; under interval and never buffered writes whose write-back the store starts every
+ * COMMIT_WRITEBACK_BYTES. */
+Test(commit_resync, write_mode_follows_the_fsync_policy) {
+    const enum node_fsync policies[] = {NODE_FSYNC_ALWAYS, NODE_FSYNC_INTERVAL, NODE_FSYNC_NEVER};
+    for (uint32_t i = 0; i < 3; i++) {
+        struct io_memfs *fs = NULL;
+        cr_assert_eq(io_memfs_create(8 + i, &fs), STROM_OK);
+        struct io_vtable vt;
+        struct io io;
+        hybrid_io(fs, &vt, &io);
+        struct node_config c;
+        small_config(&c);
+        c.fsync = policies[i];
+        cr_assert_eq(io_dir_create(&io, "data"), STROM_OK);
+        struct node_shm shm;
+        cr_assert_eq(node_shm_create(&shm, &io, &c), STROM_OK);
+        static struct commit k;
+        cr_assert_eq(commit_open(&k, &io, &c, &shm, 0), STROM_OK);
+        bool direct = policies[i] == NODE_FSYNC_ALWAYS;
+        cr_assert_eq(store_direct_writes(k.store), direct, "policy %u", (unsigned)policies[i]);
+        uint32_t count = (uint32_t)(2 * COMMIT_WRITEBACK_BYTES / 256);
+        append_batches(k.store, 0, count);
+        uint64_t durable = 0;
+        cr_assert_eq(store_sync(k.store, &durable), STROM_OK);
+        struct io_memfs_stats st;
+        io_memfs_get_stats(fs, &st);
+        cr_assert_eq(st.writebacks > 0, !direct, "policy %u: %llu write-backs started",
+                     (unsigned)policies[i], (unsigned long long)st.writebacks);
+        cr_assert_eq(commit_close(&k), STROM_OK);
+        io_memfs_destroy(fs);
+    }
 }

@@ -609,6 +609,35 @@ Test(store, linux_direct_writes) {
     linux_store_done(s, dir, m);
 }
 
+/* The page-cache options on the Linux io (sync_file_range, posix_fadvise; the in-memory io:
+ * test_store_cache.c): every batch reads back, before and after a process crash and a reopen. */
+Test(store, linux_writeback_and_cache_drops) {
+    char dir[] = "/tmp/strom-store-cache-XXXXXX";
+    struct io io;
+    struct store_options o;
+    model_options(&o);
+    o.checkpoint_bytes = 1 << 20;
+    o.writeback_bytes = 64 << 10;
+    o.cache_bytes = 256 << 10;
+    struct store *s = linux_store_begin(dir, &io, &o);
+    struct model *m = model_new(8, 13);
+    struct rng r;
+    rng_init(&r, 7);
+    for (uint32_t i = 0; i < 6000; i++) {
+        model_append_random(m, s, &r, 8, 5, MODEL_PAYLOAD_MAX);
+        if (i % 500 == 0) {
+            cr_assert_eq(store_sync(s, NULL), STROM_OK);
+        }
+    }
+    cr_assert_gt(store_end_pos(s), (8u << 20) + o.cache_bytes, "two drop steps past the window");
+    model_check_all(m, s);
+    cr_assert_eq(store_sync(s, NULL), STROM_OK);
+    store_discard(s);
+    cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
+    model_check_all(m, s);
+    linux_store_done(s, dir, m);
+}
+
 /* A directory holds the store's file; a path ending in '/' creates the directory. */
 Test(store, directory_paths) {
     struct io_memfs *fs = NULL;

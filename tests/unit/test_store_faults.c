@@ -501,27 +501,10 @@ static void enospc_run(uint64_t reserve_bytes) {
     io_memfs_set_capacity(x.fs, io_memfs_used_bytes(x.fs) + 64 * 1024);
     /* Append until the disk is full. */
     strom_err err = STROM_OK;
-    uint8_t p[1000];
     int ok_after = 0;
     for (int i = 0; i < 1000 && err == STROM_OK; i++) {
-        struct model_stream *ms = &m->streams[i % 3];
-        model_payload(ms->id, ms->batch_count, p, sizeof p);
-        struct store_append a = {.stream_id = ms->id,
-                                 .base_offset = ms->next_offset,
-                                 .message_count = 1,
-                                 .flags = ms->batch_count ^ 0x5a,
-                                 .first_ts_ns = model_ts(ms->id, ms->batch_count),
-                                 .last_ts_ns = model_ts(ms->id, ms->batch_count) + 1,
-                                 .payload = p,
-                                 .payload_bytes = sizeof p};
-        uint64_t pos = 0;
-        err = store_append(s, &a, &pos);
-        if (err == STROM_OK) {
-            ms->batches[ms->batch_count++] =
-                (struct model_batch){ms->next_offset, 1, sizeof p, pos, pos + 1072};
-            ms->next_offset++;
-            ok_after++;
-        }
+        err = model_try_append(m, s, (uint32_t)(i % 3), 1, 1000, NULL);
+        ok_after += err == STROM_OK ? 1 : 0;
         if (err == STROM_OK && i % 7 == 0) {
             err = store_sync(s, NULL);
         }
