@@ -3,6 +3,9 @@
  *
  * Baselines, measured first in the same run:
  *   tcp.rtt         loopback TCP ping-pong of 100 B, one connection (a forked echo process)
+ *   tcp.relay       100 B at 10,000/s through a forked relay process (two loopback TCP hops),
+ *                   send-to-receive: the smallest broker path at the latency workloads' rate (a
+ *                   reference printed beside lat.ack1, not a target's baseline)
  *   tcp.throughput  loopback TCP, one connection, 1 MiB writes for 2 s
  *   disk.write      256 MiB of 1 MiB writes then one fdatasync, in the node's data folder
  *   disk.fdatasync  4 KiB write + fdatasync, 500 times
@@ -67,6 +70,9 @@ enum {
     RTT_WARMUP = 2000,
     RTT_ROUNDS = 50000,
     RTT_BYTES = 100,
+    RELAY_WARMUP = 2000,  /* 0.2 s at 10,000/s */
+    RELAY_ROUNDS = 20000, /* 2 s */
+    RELAY_BUF_BYTES = 1 << 16,
     MSG_BYTES = 100,
     TPUT_MSG_BYTES = 1024,
     TPUT_BATCH = 64,       /* tput.ack1: messages per append */
@@ -208,6 +214,106 @@ static void baseline_rtt(struct run *r) {
     waitpid(pid, NULL, 0);
     if (bench_add_hist(&r->b, "tcp.rtt", &h, "us", 1000, NULL) != STROM_OK) {
         die("cannot add tcp.rtt");
+    }
+}
+
+/* A child that accepts two connections, in then out, and copies every byte from in to out. */
+static pid_t relay_start(int lfd) {
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(lfd);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int in = accept(lfd, NULL, NULL);
+    int out = accept(lfd, NULL, NULL);
+    int one = 1;
+    setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    static char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n <= 0 || !write_full(out, buf, (size_t)n)) {
+            break;
+        }
+    }
+    _exit(0);
+}
+
+/* Takes the whole 100 B records out of the relay's output: each starts with its scheduled send
+ * time; records now minus that. *have carries a partial record's bytes to the next call. */
+static uint64_t relay_take(int fd, char *buf, size_t *have, struct hist *h, bool record) {
+    ssize_t n = read(fd, buf + *have, RELAY_BUF_BYTES - *have);
+    if (n <= 0) {
+        die("the relay went away");
+    }
+    size_t len = *have + (size_t)n;
+    uint64_t now = now_ns(), got = 0;
+    size_t at = 0;
+    for (; len - at >= RTT_BYTES; at += RTT_BYTES, got++) {
+        uint64_t due;
+        memcpy(&due, buf + at, sizeof due);
+        if (record) {
+            hist_record(h, now - due);
+        }
+    }
+    memmove(buf, buf + at, len - at);
+    *have = len - at;
+    return got;
+}
+
+/* tcp.relay: the smallest broker path, as a reference for lat.ack1 (not a target's baseline):
+ * this program sends 100 B at 10,000/s for 2 s over loopback TCP to a forked relay process,
+ * which copies them to a second connection that this program reads; each message is timed from
+ * its scheduled send time, the sender asleep in epoll_pwait2 until then as lat_run's is. Two TCP
+ * hops and the wake-ups of three processes at that rate, as producer -> node -> subscriber has,
+ * without anything a node does between them. (A paced ping-pong cannot serve: a round trip here
+ * is longer than the 100 us between messages.) */
+static void baseline_relay(struct run *r) {
+    uint16_t port;
+    int lfd = listen_loopback(&port);
+    pid_t pid = relay_start(lfd);
+    int in = connect_loopback(port);
+    int out = connect_loopback(port);
+    int one = 1;
+    setsockopt(in, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, out, &ev) != 0) {
+        die("cannot set up the relay's epoll");
+    }
+    static struct hist h;
+    hist_reset(&h);
+    static char rbuf[RELAY_BUF_BYTES];
+    size_t have = 0;
+    char msg[RTT_BYTES] = {0};
+    const uint64_t total = RELAY_WARMUP + RELAY_ROUNDS, period_ns = NS_PER_S / 10000;
+    const uint64_t t0 = now_ns() + 10 * 1000 * 1000, give_up = t0 + total * period_ns + NS_PER_S;
+    uint64_t sent = 0, received = 0;
+    for (uint64_t now = now_ns(); received < total && now < give_up; now = now_ns()) {
+        uint64_t due = t0 + sent * period_ns;
+        if (sent < total && due <= now) {
+            memcpy(msg, &due, sizeof due);
+            if (!write_full(in, msg, sizeof msg)) {
+                die("the relay went away");
+            }
+            sent++;
+            continue;
+        }
+        uint64_t wait = sent < total ? due - now : give_up - now;
+        struct timespec ts = {(time_t)(wait / NS_PER_S), (long)(wait % NS_PER_S)};
+        if (epoll_pwait2(epfd, &ev, 1, &ts, NULL) == 1) {
+            received += relay_take(out, rbuf, &have, &h, received >= RELAY_WARMUP);
+        }
+    }
+    close(epfd);
+    close(in);
+    close(out);
+    waitpid(pid, NULL, 0);
+    if (received < total) {
+        die("the relay lost messages");
+    }
+    if (bench_add_hist(&r->b, "tcp.relay", &h, "us", 1000, NULL) != STROM_OK) {
+        die("cannot add tcp.relay");
     }
 }
 
@@ -786,6 +892,9 @@ int main(int argc, char **argv) {
      * (they start at the scheduled time). 1 ns: wake when asked. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     baseline_rtt(&r);
+    if (part(&r, "lat.ack1") || part(&r, "lat.many")) {
+        baseline_relay(&r);
+    }
     if (part(&r, "tput")) {
         baseline_throughput(&r);
     }
