@@ -105,18 +105,27 @@ struct echo {
     uint16_t port;
     int stop_event;
     uint32_t accepted;
+    uint32_t closed_at_end; /* connections closed at the peer's end of stream */
     uint64_t echoed_bytes;
 };
 
+/* Echoes what fd holds; closes fd at the peer's end of stream (a socket at its end stays
+ * readable, so a server that kept it would wake at once on every wait, for as long as the world
+ * runs). */
 static void echo_serve_conn(struct io *io, int fd, struct echo *e) {
     uint8_t buf[512];
     size_t got = 0;
-    while (io_sock_recv(io, fd, buf, sizeof buf, &got) == STROM_OK) {
+    strom_err err;
+    while ((err = io_sock_recv(io, fd, buf, sizeof buf, &got)) == STROM_OK) {
         struct io_iov iov = {.base = buf, .len = got};
         size_t sent = 0;
         cr_assert_eq(io_sock_send(io, fd, &iov, 1, &sent), STROM_OK);
         cr_assert_eq(sent, got);
         e->echoed_bytes += got;
+    }
+    if (err == STROM_ERR_CLOSED) {
+        io_sock_close(io, fd);
+        e->closed_at_end++;
     }
 }
 
@@ -213,6 +222,7 @@ Test(sim_core, tcp_ping_pong_between_processes_is_reproducible) {
     cr_assert_eq(pg.rounds_done, 10);
     cr_assert_eq(e.accepted, 1);
     cr_assert_eq(e.echoed_bytes, 640);
+    cr_assert_eq(e.closed_at_end, 1, "the pinger's close reached the server");
     /* Ten round trips of two one-way delays in [10, 20] us each, after a 1 us start. */
     cr_assert(pg.done_ns >= 1000 + 10 * 20000 && pg.done_ns <= 1000 + 10 * 40000 + 20000,
               "done at %llu ns", (unsigned long long)pg.done_ns);
