@@ -115,23 +115,29 @@ static void send_frame(int fd, enum proto_type type, uint64_t id, const void *bo
 static bool recv_frame(int fd, struct proto_frame *f) {
     static uint8_t buf[2u << 20];
     static size_t have[1024];
-    static uint8_t *pending[1024];
+    static size_t taken[1024]; /* buf[taken..have) is not yet returned */
     static _Alignas(STROM_ARENA_ALIGN) uint8_t arena_bytes[PROTO_LIST_ANSWER_ARENA_BYTES_MAX];
     struct strom_arena arena;
     strom_arena_init(&arena, arena_bytes, sizeof arena_bytes);
-    (void)pending;
     size_t *len = &have[fd % 1024];
+    size_t *head = &taken[fd % 1024];
     for (int round = 0; round < 2000; round++) {
         struct proto_header h;
-        if (*len >= PROTO_HEADER_BYTES && proto_header_read(buf, *len, 2u << 20, &h) == STROM_OK &&
-            h.frame_bytes <= *len) {
+        const uint8_t *at = buf + *head;
+        size_t ready = *len - *head;
+        if (ready >= PROTO_HEADER_BYTES && proto_header_read(at, ready, 2u << 20, &h) == STROM_OK &&
+            h.frame_bytes <= ready) {
             static uint8_t frame[2u << 20];
-            memcpy(frame, buf, h.frame_bytes);
-            memmove(buf, buf + h.frame_bytes, *len - h.frame_bytes);
-            *len -= h.frame_bytes;
+            memcpy(frame, at, h.frame_bytes);
+            *head += h.frame_bytes;
             cr_assert_eq(proto_frame_decode(frame, h.frame_bytes, 2u << 20, &arena, f), STROM_OK);
             return true;
         }
+        /* Moved to the front once per receive, not once per frame: a megabyte of small answers
+         * would otherwise be moved once for each of them. */
+        memmove(buf, at, ready);
+        *len = ready;
+        *head = 0;
         size_t got = 0;
         strom_err err = io_sock_recv(&io, fd, buf + *len, sizeof buf - *len, &got);
         if (err == STROM_ERR_CLOSED) {
