@@ -64,8 +64,11 @@ echo "ok: metadata"
 
 echo "== acks=0: no response is due, the messages are stored"
 seq 0 49 | kc -P -t t-acks0 -X acks=0
-sleep 0.5
-n=$(kc -C -t t-acks0 -o beginning -e -f '%s\n' 2>/dev/null | wc -l)
+for _ in $(seq 50); do # nothing tells when the last one is stored: up to 5 s
+  n=$(kc -C -t t-acks0 -o beginning -e -f '%s\n' 2>/dev/null | wc -l)
+  [ "$n" -eq 50 ] && break
+  sleep 0.1
+done
 [ "$n" -eq 50 ] || fail "acks=0: consumed $n of 50"
 echo "ok: acks=0 (50 messages)"
 
@@ -88,7 +91,7 @@ echo "ok: group (200, then 0, then offsets 200-206)"
 echo "== kafka-python: admin, produce, group consume"
 "$PY" - "$broker" <<'EOF' || fail "kafka-python"
 import sys
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 b = sys.argv[1]
@@ -105,10 +108,21 @@ p.flush()
 p.close()
 c = KafkaConsumer("py", bootstrap_servers=b, group_id="pyg", auto_offset_reset="earliest",
                   consumer_timeout_ms=5000)
-got = sorted((m.partition, m.offset, m.key, m.value, tuple(m.headers)) for m in c)
+# Up to the 30 messages (or 5 s of silence), not 5 s after them: the end offsets and a last short
+# poll show that nothing more is there.
+got = []
+for m in c:
+    got.append((m.partition, m.offset, m.key, m.value, tuple(m.headers)))
+    if len(got) == 30:
+        break
+got.sort()
+assert not c.poll(timeout_ms=300), "more than 30 messages"
+parts = [TopicPartition("py", p) for p in range(3)]
+end_offsets = c.end_offsets(parts)
 c.close()
 want = sorted((i % 3, i // 3, b"k%d" % i, b"v%d" % i, (("h", b"x"),)) for i in range(30))
 assert got == want, got[:5]
+assert [end_offsets[tp] for tp in parts] == [10, 10, 10], end_offsets
 r = admin.delete_topics(["py"])
 assert r.topic_error_codes == [("py", 0)], r
 assert "py" not in admin.list_topics()

@@ -154,8 +154,17 @@ import re, sys
 from kafka import KafkaConsumer, TopicPartition
 c = KafkaConsumer(bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
                   consumer_timeout_ms=5000)
-c.assign([TopicPartition("cross2", 0)])
-got = list(c)
+tp = TopicPartition("cross2", 0)
+c.assign([tp])
+# Up to the three messages (or 5 s of silence), not 5 s after them: the end offset and a last
+# short poll show that nothing more is there.
+got = []
+for m in c:
+    got.append(m)
+    if len(got) == 3:
+        break
+assert c.end_offsets([tp])[tp] == 3, c.end_offsets([tp])
+assert not c.poll(timeout_ms=300), "more than three messages"
 c.close()
 ts = [int(re.search(r" ts:(\d+) ", l).group(1)) // 1000000 for l in open(sys.argv[2])]
 want = [(b"k0", b"first"), (b"k1", b"second message"), (None, b"third, no key")]
@@ -198,16 +207,27 @@ p.flush()
 p.close()
 c = KafkaConsumer("pyr", bootstrap_servers=b, group_id="pyg", auto_offset_reset="earliest",
                   enable_auto_commit=False, consumer_timeout_ms=8000)
-got = sorted(int(m.headers[0][1]) for m in c)
-c.commit()
+# Up to count messages (or 8 s of silence), not 8 s after them: the end offsets and a last short
+# poll show that nothing more is there.
+got = []
+for m in c:
+    got.append(int(m.headers[0][1]))
+    if len(got) == count:
+        break
+got.sort()
 parts = [TopicPartition("pyr", p) for p in range(3)]
+extra = c.poll(timeout_ms=300)
+assert not extra, "more than %d messages: %s" % (count, extra)
+c.commit()
 committed = [c.committed(tp) for tp in parts]
+end_offsets = c.end_offsets(parts)
 c.close()
 # run 1 reads everything; run 2 (after the restart) only what came after the commit
 want = list(range(first, first + count)) if run == "2" else list(range(0, count))
 assert got == want, (got[:5], len(got), want[:5], len(want))
 ends = [len([i for i in range(first + count) if i % 3 == p]) for p in range(3)]
 assert committed == ends, (committed, ends)
+assert [end_offsets[tp] for tp in parts] == ends, (end_offsets, ends)
 print("ok: kafka-python run %s: %d messages, committed %s" % (run, len(got), committed))
 EOF
 timeout 120 "$PY" "$tmp/py_group.py" "$broker" 1 0 90 || fail "kafka-python, first run"

@@ -30,7 +30,11 @@ async function main() {
 
   const seen = new Uint8Array(count);
   let consumed = 0, distinct = 0, wrong = 0;
-  const members = [kafka.consumer({ groupId: group }), kafka.consumer({ groupId: group })];
+  // A fetch waits at most 200 ms for data (kafkajs waits 5 s by default, and disconnect waits
+  // for the fetch in flight) and members heartbeat every 500 ms (3 s by default), so that the
+  // test does not wait out client timers; the requests and the broker's answers are the same.
+  const options = { groupId: group, maxWaitTimeInMs: 200, heartbeatInterval: 500 };
+  const members = [kafka.consumer(options), kafka.consumer(options)];
   let done;
   const all = new Promise((resolve) => { done = resolve; });
   for (const c of members) {
