@@ -4,6 +4,9 @@
 # Criterion runs count each test case; every other step (a build, gen-check, a fuzz smoke run, an
 # integration script, a simulator batch) counts as one.
 #
+# The fuzz smoke runs go JOBS at a time (each fuzzer uses one core for its FUZZ_SMOKE_SECONDS);
+# their results are reported and counted in order once they have all ended.
+#
 # Environment: FUZZ_SMOKE_SECONDS (default 10) per fuzz target; JOBS (default 2); SIM_SEEDS
 # (default 300) clean simulator seeds; SIM_PLANT_SEEDS (default 100) seeds a planted bug must be
 # caught within.
@@ -39,6 +42,46 @@ step() {
     note_fail "$name ($((SECONDS - start)) s, log $log)"
     tail -n 30 "$log" | sed 's/^/      /'
   fi
+}
+
+# step_bg NAME CMD...: as step, but CMD runs in the background, at most JOBS at a time (for
+# steps that each use one core, so that two of them on two cores take the wall time of one);
+# steps_collect waits for them all and reports and counts each, in the order they started.
+bg_names=()
+step_bg() {
+  local name=$1
+  shift
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+    wait -n
+  done
+  local log="$log_dir/$(echo "$name" | tr ' /' '__').log"
+  rm -f "$log.rc"
+  (
+    start=$SECONDS
+    "$@" >"$log" 2>&1
+    echo "$? $((SECONDS - start))" >"$log.rc"
+  ) &
+  bg_names+=("$name")
+}
+
+steps_collect() {
+  wait
+  local name log rc secs
+  for name in "${bg_names[@]}"; do
+    log="$log_dir/$(echo "$name" | tr ' /' '__').log"
+    rc=1
+    secs="?"
+    [ -f "$log.rc" ] && read -r rc secs <"$log.rc"
+    rm -f "$log.rc"
+    if [ "$rc" -eq 0 ]; then
+      passed=$((passed + 1))
+      echo "ok:   $name ($secs s)"
+    else
+      note_fail "$name ($secs s, log $log)"
+      tail -n 30 "$log" | sed 's/^/      /'
+    fi
+  done
+  bg_names=()
 }
 
 # criterion NAME BINARY: runs a Criterion binary and counts its test cases.
@@ -113,12 +156,13 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   criterion "unit-asan" build/asan/test/unit
 
-echo "== fuzz smoke runs ($FUZZ_SMOKE_SECONDS s each)"
+echo "== fuzz smoke runs ($FUZZ_SMOKE_SECONDS s each, $JOBS at a time: a fuzzer uses one core)"
 step "build fuzz" make -s -j"$JOBS" fuzz-build
 for f in build/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
-  step "fuzz $(basename "$f")" fuzz_smoke "$f"
+  step_bg "fuzz $(basename "$f")" fuzz_smoke "$f"
 done
+steps_collect
 
 echo "== integration tests"
 for t in tests/integ/*.sh; do
