@@ -168,8 +168,9 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.checkpoint_bytes = c->checkpoint_bytes;
     o.size_ahead_bytes = COMMIT_SIZE_AHEAD_BYTES;
     /* docs/node.md, "Throughput: where the time goes": O_DIRECT where every group waits for its
-     * fdatasync anyway; the page cache, recycled, where readers catch up from the file. */
-    o.direct_writes = c->fsync == NODE_FSYNC_ALWAYS;
+     * fdatasync anyway, and under the other policies while nobody reads the file; the page
+     * cache, recycled, while readers catch up from it (commit_write_mode). */
+    o.direct_writes = true;
     o.writeback_bytes = COMMIT_WRITEBACK_BYTES;
     o.cache_bytes = COMMIT_CACHE_BYTES;
     if (!err) {
@@ -186,6 +187,8 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     if (!err) {
         __atomic_store_n(&k->counters->file_durable_pos, store_durable_pos(k->store),
                          __ATOMIC_RELEASE);
+        k->mode_switches = c->fsync != NODE_FSYNC_ALWAYS && store_direct_writes(k->store);
+        k->counters->direct_writes = store_direct_writes(k->store);
     }
     if (!err) {
         err = commit_count_bytes(k);
@@ -486,8 +489,33 @@ static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
     strom_unreachable();
 }
 
+/* Under fsync interval and never: O_DIRECT writes while no gateway reads this commit's file, the
+ * page cache while one does (commit.h). A switch flushes the write buffer: when that meets a full
+ * disk the store stays as it was and the next turn tries again (the appends pause on their own);
+ * any other failure fails the commit, as a failed write does. */
+static strom_err commit_write_mode(struct commit *k) {
+    uint32_t readers = 0;
+    for (uint32_t g = 0; g < k->config->gateways; g++) {
+        readers |= __atomic_load_n(&k->shm->header->gateways_c[g].file_readers, __ATOMIC_RELAXED);
+    }
+    bool direct = (readers & (1u << k->index)) == 0;
+    strom_err err = STROM_OK;
+    if (direct != store_direct_writes(k->store)) {
+        err = store_set_direct_writes(k->store, direct);
+        k->counters->write_mode_switches += err == STROM_OK ? 1 : 0;
+        k->counters->direct_writes = store_direct_writes(k->store);
+        err = err == STROM_ERR_NO_SPACE ? STROM_OK : err;
+        k->failed |= err != STROM_OK;
+    }
+    return err;
+}
+
 strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
-    strom_err err = commit_read(k, now_ns, read_out);
+    strom_err err = k->mode_switches ? commit_write_mode(k) : STROM_OK;
+    *read_out = 0;
+    if (!err) {
+        err = commit_read(k, now_ns, read_out);
+    }
     if (!err) {
         err = commit_collect(k, 0);
     }

@@ -76,10 +76,12 @@ struct store;
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
 #define COMMIT_SIZE_AHEAD_BYTES (UINT64_C(1) << 20)
-/* With fsync interval and never the store writes through the page cache (with always, O_DIRECT):
- * it starts the write-back of every COMMIT_WRITEBACK_BYTES and keeps COMMIT_CACHE_BYTES behind
- * its end cached for the gateways' catch-up reads, dropping older pages so that new writes reuse
- * them (store_options.writeback_bytes, cache_bytes; docs/node.md, "Throughput"). */
+/* With fsync always the store writes with O_DIRECT. With interval and never it writes with
+ * O_DIRECT while no gateway reads its file, and through the page cache while one does
+ * (node_gateway_counters.file_readers, looked at every turn; store_set_direct_writes): then it
+ * starts the write-back of every COMMIT_WRITEBACK_BYTES and keeps COMMIT_CACHE_BYTES behind its
+ * end cached for the gateways' catch-up reads, dropping older pages so that new writes reuse them
+ * (store_options.writeback_bytes, cache_bytes; docs/node.md, "Throughput"). */
 #define COMMIT_WRITEBACK_BYTES (UINT64_C(4) << 20)
 #define COMMIT_CACHE_BYTES     (UINT64_C(512) << 20)
 
@@ -119,6 +121,7 @@ struct commit {
     bool no_space;             /* the disk is full: pause, then try the same again */
     bool no_space_logged;      /* said so in the log */
     bool syncs_notify;         /* finished syncs signal our event (io_file_datasync_notify) */
+    bool mode_switches;        /* its store may switch between O_DIRECT and buffered writes */
     uint32_t sync_count;       /* syncs in flight, oldest first in syncs */
     struct commit_sync syncs[COMMIT_SYNCS_MAX];
     uint32_t dirty_count;

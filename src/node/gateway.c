@@ -707,6 +707,7 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     log_sync_turn(gw); /* deliveries before answers, as in log_head_turn */
     sync_wait_turn(gw);
     gw_reads_catchup(gw);
+    gw_file_readers_publish(gw);
     gw->requests_full = false;
     retry_blocked(gw);
     protocols_turn(gw);

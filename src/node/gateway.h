@@ -42,27 +42,28 @@ struct gateway;
 struct gw_conn;
 struct gw_pending;
 
-#define GW_LISTENERS_MAX    2             /* native, Kafka */
-#define GW_CONN_IN_BYTES    (256u * 1024) /* input buffer of a connection */
-#define GW_CONN_OUT_BYTES   (256u * 1024) /* output buffer of a connection */
-#define GW_BIG_BUFFERS      8             /* buffers of frame_bytes_max for larger frames */
-#define GW_PENDING_MAX      (1u << 16)    /* requests in the request ring not yet answered */
-#define GW_SYNC_WAIT_MAX    (1u << 16)    /* answers waiting for a durable position, per commit */
-#define GW_CURSORS          256           /* store cursors lent to reads in catch-up */
-#define GW_EVENTS_MAX       256           /* poller events per wait */
-#define GW_LOG_TURN_MAX     4096          /* node log entries per cursor per turn */
-#define GW_CATCHUP_TURN_MAX 1024          /* batches read from stores per turn, in all */
-#define GW_CATCHUP_READ_MAX 64            /* ... and for one read */
-#define GW_IDLE_WAIT_NS     100000000u    /* longest sleep without news */
-#define GW_CATCHUP_RETRY_NS 1000000u      /* a read waiting for its commit to write: retry */
-#define GW_STOP_DRAIN_NS    1000000000u   /* at a stop, answers still awaited this long */
-#define GW_ANSWER_BYTES     64            /* output kept per request in flight for its answer */
-#define GW_DIRECT_MIN_BYTES 16384u        /* least rest of an append taken by recv_direct */
-#define GW_RECV_HEAD_BYTES  1024u         /* a recv into a conn's input when in_heads */
-#define GW_CLOSING_NS       1000000000u   /* a connection closing after an error: at most */
-#define GW_SWEEP_NS         100000000u    /* how often closing connections are looked at */
-#define GW_TOKEN_LISTENER   (1ull << 62)  /* poller tokens: listener index | this */
-#define GW_TOKEN_EVENT      (1ull << 61)  /* the gateway's event */
+#define GW_LISTENERS_MAX     2             /* native, Kafka */
+#define GW_CONN_IN_BYTES     (256u * 1024) /* input buffer of a connection */
+#define GW_CONN_OUT_BYTES    (256u * 1024) /* output buffer of a connection */
+#define GW_BIG_BUFFERS       8             /* buffers of frame_bytes_max for larger frames */
+#define GW_PENDING_MAX       (1u << 16)    /* requests in the request ring not yet answered */
+#define GW_SYNC_WAIT_MAX     (1u << 16)    /* answers waiting for a durable position, per commit */
+#define GW_CURSORS           256           /* store cursors lent to reads in catch-up */
+#define GW_EVENTS_MAX        256           /* poller events per wait */
+#define GW_LOG_TURN_MAX      4096          /* node log entries per cursor per turn */
+#define GW_CATCHUP_TURN_MAX  1024          /* batches read from stores per turn, in all */
+#define GW_CATCHUP_READ_MAX  64            /* ... and for one read */
+#define GW_IDLE_WAIT_NS      100000000u    /* longest sleep without news */
+#define GW_CATCHUP_RETRY_NS  1000000u      /* a read waiting for its commit to write: retry */
+#define GW_FILE_READ_HOLD_NS 1000000000u   /* a commit's file counts as read this long after */
+#define GW_STOP_DRAIN_NS     1000000000u   /* at a stop, answers still awaited this long */
+#define GW_ANSWER_BYTES      64            /* output kept per request in flight for its answer */
+#define GW_DIRECT_MIN_BYTES  16384u        /* least rest of an append taken by recv_direct */
+#define GW_RECV_HEAD_BYTES   1024u         /* a recv into a conn's input when in_heads */
+#define GW_CLOSING_NS        1000000000u   /* a connection closing after an error: at most */
+#define GW_SWEEP_NS          100000000u    /* how often closing connections are looked at */
+#define GW_TOKEN_LISTENER    (1ull << 62)  /* poller tokens: listener index | this */
+#define GW_TOKEN_EVENT       (1ull << 61)  /* the gateway's event */
 
 /* What a protocol's recv_direct did. */
 enum gw_direct {
@@ -249,8 +250,10 @@ struct gateway {
     bool requests_full;     /* the request ring was full: wait for the sequencer */
     bool stopping;
     uint64_t stop_ns;
-    uint64_t swept_ns;                       /* last sweep of closing connections */
-    uint64_t durable_seen[NODE_COMMITS_MAX]; /* durable positions at the last look */
+    uint64_t swept_ns;                             /* last sweep of closing connections */
+    uint64_t durable_seen[NODE_COMMITS_MAX];       /* durable positions at the last look */
+    uint32_t reads_of[NODE_COMMITS_MAX];           /* open reads of the streams of each commit */
+    uint64_t file_read_until_ns[NODE_COMMITS_MAX]; /* each commit's file counts as read until */
 };
 
 /* Sets up everything (listeners, rings, buffers). Errors: EXISTS (port in use), those of io. */
@@ -315,6 +318,10 @@ void gw_reads_close_conn(struct gateway *gw, struct gw_conn *c);
 void gw_reads_live(struct gateway *gw, const struct ring_entry *e, bool sync_cursor);
 /* Catch-up work from the stores; returns true when more is waiting. */
 bool gw_reads_catchup(struct gateway *gw);
+/* Publishes which commits' data files this gateway reads (node_gateway_counters.file_readers):
+ * those with a read open on one of their streams, or whose store it refreshed (catch-up, Kafka
+ * fetches) in the last GW_FILE_READ_HOLD_NS. Once per turn. */
+void gw_file_readers_publish(struct gateway *gw);
 /* A cursor was lapped: live readers of that level go back to catch-up. */
 void gw_reads_lapped(struct gateway *gw, bool sync_cursor);
 

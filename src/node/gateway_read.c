@@ -168,6 +168,9 @@ static void read_free(struct gateway *gw, struct gw_read *r) {
         }
     }
     read_cursor_give(gw, r);
+    uint32_t k = node_commit_of(r->stream_id, gw->config->commits);
+    strom_assert(gw->reads_of[k] > 0);
+    gw->reads_of[k]--;
     r->mode = GW_READ_FREE;
     r->next_free = gw->read_free;
     gw->read_free = r->index;
@@ -253,6 +256,7 @@ strom_err gw_read_open(struct gateway *gw, struct gw_conn *c, uint64_t client_re
     }
     c->read_head = r->index;
     c->reads++;
+    gw->reads_of[node_commit_of(stream_id, gw->config->commits)]++;
     c->out_reserved += GW_ANSWER_BYTES; /* for its read_end */
     catchup_add(gw, r);
     return STROM_OK;
@@ -456,7 +460,22 @@ strom_err gw_store_refresh(struct gateway *gw, uint64_t stream_id, struct store 
     uint32_t k = node_commit_of(stream_id, gw->config->commits);
     uint64_t durable =
         __atomic_load_n(&gw->shm->header->commits_c[k].file_durable_pos, __ATOMIC_ACQUIRE);
+    gw->file_read_until_ns[k] = gw->now_ns + GW_FILE_READ_HOLD_NS;
     return durable == 0 ? STROM_ERR_END : store_refresh(s, durable);
+}
+
+void gw_file_readers_publish(struct gateway *gw) {
+    uint32_t mask = 0;
+    for (uint32_t k = 0; k < gw->config->commits; k++) {
+        if (gw->reads_of[k] > 0) {
+            gw->file_read_until_ns[k] = gw->now_ns + GW_FILE_READ_HOLD_NS;
+        }
+        mask |= gw->now_ns < gw->file_read_until_ns[k] ? 1u << k : 0;
+    }
+    _Static_assert(NODE_COMMITS_MAX <= 32, "a bit per commit");
+    if (mask != __atomic_load_n(&gw->counters->file_readers, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&gw->counters->file_readers, mask, __ATOMIC_RELAXED);
+    }
 }
 
 /* What one step of a catch-up read did. */

@@ -78,7 +78,9 @@ struct node_commit_counters {
      * readers refresh up to it and never further: what lies beyond may be cut by the commit's
      * recovery after a crash (see store_refresh). Published before durable_position. */
     uint64_t file_durable_pos;
-    uint8_t pad[NODE_COUNTERS_BYTES - 12 * 8];
+    uint64_t direct_writes;       /* 1 while its store writes with O_DIRECT */
+    uint64_t write_mode_switches; /* times it switched between O_DIRECT and the page cache */
+    uint8_t pad[NODE_COUNTERS_BYTES - 14 * 8];
 };
 
 /* Written by gateway g, except `armed` (see below). */
@@ -102,7 +104,10 @@ struct node_gateway_counters {
      * position exchanges it with 0 and, when it was 1, signals the gateway's event. (Two writers
      * by design: a handshake word, like the ring's waiting mask.) */
     uint32_t armed;
-    uint32_t reserved;
+    /* Bit c: this gateway reads commit c's data file (a read open on one of its streams, or a
+     * store read in the last GW_FILE_READ_HOLD_NS): commit c then writes through the page cache,
+     * so that the reads find what it wrote there (docs/node.md, "Throughput"). */
+    uint32_t file_readers;
     uint8_t pad[NODE_COUNTERS_BYTES - 16 * 8];
 };
 

@@ -50,7 +50,8 @@ struct store_log {
     uint64_t size_ahead;      /* extend the file's size this far ahead of end; 0: never */
     uint8_t *buf;             /* [written - skew, end), aligned to IO_DIRECT_ALIGN */
     int dfd;                  /* O_DIRECT descriptor of the file (log_direct_open); -1: none */
-    uint32_t skew;            /* with dfd: the bytes of written's partial block, at buf */
+    bool direct;              /* writes go through dfd now (log_set_direct); false without dfd */
+    uint32_t skew;            /* when direct: the bytes of written's partial block, at buf */
     size_t buf_cap;           /* bytes at buf */
     uint64_t writeback_bytes; /* start the write-back of every this many bytes; 0: never */
     uint64_t cache_bytes;     /* keep about this many bytes behind written cached; 0: all */
@@ -89,6 +90,13 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
  * holds). A file system that refuses O_DIRECT (UNSUPPORTED, INVALID_ARGUMENT) leaves the log
  * buffered, with STROM_OK. Errors: IO (no two reads agreed), those of open and pread. */
 strom_err log_direct_open(struct store_log *log, const char *path);
+/* Switches the writes of a log that has its O_DIRECT descriptor between it (on) and the buffered
+ * one, at a flush: what the buffer holds is written in the old mode first. Into O_DIRECT it reads
+ * the partial block before end back, as log_direct_open does (from the page cache, which the
+ * buffered write just filled); out of it the block kept is dropped (the file has it) and the
+ * write-back of the buffered writes starts at the switch. Errors: those of log_flush and of the
+ * read back (the log stays in its old mode). */
+strom_err log_set_direct(struct store_log *log, bool on);
 /* Writes the buffer out (pwrite). */
 strom_err log_flush(struct store_log *log);
 /* Flushes and fdatasyncs; durable becomes end. Collects the syncs in flight first. A failed

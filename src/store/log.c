@@ -2,11 +2,12 @@
  * log.c: the store file as an append-only log with a write buffer (see internal.h).
  *
  * Invariants: written <= end, durable <= written, skew + end - written <= buf_cap, positions
- * aligned to STORE_ALIGN; with an O_DIRECT descriptor (dfd), skew = written % IO_DIRECT_ALIGN and
- * buf starts with the bytes [written - skew, written) as the file holds them, so that a flush
- * writes whole blocks from written - skew (the partial last block again, zeros after the end).
- * dropped_pos <= writeback_pos <= written once a buffered write passed them (both start at the
- * end found at open), and both are multiples of LOG_PAGE_BYTES or that end.
+ * aligned to STORE_ALIGN; while writing through the O_DIRECT descriptor (direct, which needs dfd),
+ * skew = written % IO_DIRECT_ALIGN and buf starts with the bytes [written - skew, written) as the
+ * file holds them, so that a flush writes whole blocks from written - skew (the partial last block
+ * again, zeros after the end); while buffered, skew = 0. dropped_pos <= writeback_pos <= written
+ * once a buffered write passed them (both start at the end found at open or at a switch to
+ * buffered writes), and both are multiples of LOG_PAGE_BYTES or such a position.
  * Only this file writes the fields of struct store_log.
  */
 #include <stdlib.h>
@@ -90,16 +91,35 @@ strom_err log_direct_open(struct store_log *log, const char *path) {
     }
     if (!err) {
         log->dfd = dfd;
+        log->direct = true;
     } else if (dfd >= 0) {
         (void)io_file_close(log->io, dfd);
     }
     return refused ? STROM_OK : err;
 }
 
+strom_err log_set_direct(struct store_log *log, bool on) {
+    strom_assert(log->writable && log->dfd >= 0);
+    strom_err err = on == log->direct ? STROM_OK : log_flush(log);
+    if (!err && on && !log->direct) {
+        strom_assert(log->written == log->end && log->skew == 0); /* log_flush emptied buf */
+        err = log_direct_load(log);
+        log->direct = err == STROM_OK;
+    } else if (!err && !on && log->direct) {
+        log->skew = 0; /* the partial block is in the file; buffered writes append to it */
+        uint64_t page = log->written - log->written % LOG_PAGE_BYTES;
+        log->writeback_pos = page > log->writeback_pos ? page : log->writeback_pos;
+        log->direct = false;
+    }
+    strom_assert(err || log->direct == on);
+    return err;
+}
+
 void log_free(struct store_log *log) {
     if (log->dfd >= 0) {
         (void)io_file_close(log->io, log->dfd);
         log->dfd = -1;
+        log->direct = false;
     }
     free(log->buf);
     log->buf = NULL;
@@ -197,6 +217,7 @@ static strom_err log_reserve(struct store_log *log, uint64_t want) {
 /* The O_DIRECT form of log_flush: whole blocks from written - skew, zeros after the end (inside
  * the size kept ahead); the new partial block moves to the front of the buffer. */
 static strom_err log_flush_direct(struct store_log *log) {
+    strom_assert(log->direct);
     size_t len = log->skew + (size_t)(log->end - log->written);
     size_t padded = (len + IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
     strom_assert(log->end <= log->size_end && padded <= log->buf_cap + IO_DIRECT_ALIGN);
@@ -220,7 +241,7 @@ strom_err log_flush(struct store_log *log) {
     }
     strom_assert(log->skew + log->end - log->written <= log->buf_cap);
     log->pwrites++;
-    if (log->dfd >= 0) {
+    if (log->direct) {
         return log_flush_direct(log);
     }
     strom_err err =
@@ -238,11 +259,11 @@ static void range_add(struct store_log *log, const void *p, size_t len) {
     }
 }
 
-/* With dfd: the partial block before the new written, from the end of what the gathered write
- * wrote: more than a block, since with dfd only a record whose span passes the buffer less a block
- * goes gathered, and the buffer holds two blocks at least (options_valid). */
+/* When direct: the partial block before the new written, from the end of what the gathered write
+ * wrote: more than a block, since when direct only a record whose span passes the buffer less a
+ * block goes gathered, and the buffer holds two blocks at least (options_valid). */
 static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int count) {
-    uint32_t skew = log->dfd < 0 ? 0 : (uint32_t)(log->written % IO_DIRECT_ALIGN);
+    uint32_t skew = log->direct ? (uint32_t)(log->written % IO_DIRECT_ALIGN) : 0;
     uint32_t left = skew;
     for (int i = count - 1; i >= 0 && left > 0; i--) {
         size_t take = iov[i].len < left ? iov[i].len : left;
@@ -250,7 +271,7 @@ static void log_keep_tail(struct store_log *log, const struct io_iov *iov, int c
         left -= (uint32_t)take;
     }
     strom_assert(left == 0);
-    log->skew = skew; /* 0 without dfd, as it always is there */
+    log->skew = skew; /* 0 when buffered, as it always is there */
 }
 
 /* Writes what the buffer holds and the record after it in one gathered write, without copying
@@ -306,8 +327,8 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
     store_header_encode(header, &h, log->file_id, pos);
     /* With O_DIRECT everything goes through the buffer that fits (the gathered write would be
      * buffered, and unaligned). */
-    bool gather = log->dfd >= 0 ? span + IO_DIRECT_ALIGN > log->buf_cap
-                                : payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
+    bool gather = log->direct ? span + IO_DIRECT_ALIGN > log->buf_cap
+                              : payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
     if (!gather && log->skew + log->end - log->written + span > log->buf_cap) {
         err = log_flush(log);
     }
@@ -330,7 +351,7 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
         if (span_out != NULL) {
             *span_out = (uint32_t)span;
         }
-        /* A gathered write went through fd even with dfd (records too large for the buffer). */
+        /* A gathered write went through fd even when direct (records too large for the buffer). */
         err = gather ? log_cache_trim(log) : STROM_OK;
     }
     return err;
@@ -468,7 +489,7 @@ strom_err log_read_record(struct store_log *log, uint64_t pos, uint32_t span, ui
 
 strom_err log_cut(struct store_log *log, uint64_t end) {
     strom_assert(log->writable && log->end == log->written && end % STORE_ALIGN == 0);
-    strom_assert(log->dfd < 0 || end == log->end); /* with dfd: only a clean close's cut */
+    strom_assert(!log->direct || end == log->end); /* direct: only a clean close's cut */
     strom_err err = io_file_truncate(log->io, log->fd, end);
     if (err == STROM_OK) {
         log->syncs++;

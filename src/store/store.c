@@ -598,7 +598,14 @@ strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *dur
 }
 
 bool store_direct_writes(const struct store *s) {
-    return s->log.dfd >= 0;
+    return s->log.direct;
+}
+
+strom_err store_set_direct_writes(struct store *s, bool on) {
+    if (s->opt.read_only || s->log.dfd < 0) {
+        return STROM_ERR_UNSUPPORTED;
+    }
+    return log_set_direct(&s->log, on);
 }
 
 uint32_t store_syncs_inflight(const struct store *s) {

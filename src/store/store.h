@@ -178,9 +178,22 @@ strom_err store_sync(struct store *s, uint64_t *durable_pos_out);
  */
 strom_err store_sync_start(struct store *s, uint64_t *covers_out);
 strom_err store_sync_collect(struct store *s, uint64_t timeout_ns, uint64_t *durable_pos_out);
-/* Whether the store writes with O_DIRECT now (store_options.direct_writes, and the file system
- * took it). */
+/* Whether the store writes with O_DIRECT now (store_options.direct_writes, the file system took
+ * it, and store_set_direct_writes did not turn it off). */
 bool store_direct_writes(const struct store *s);
+
+/*
+ * Switches a store opened with direct_writes (and O_DIRECT taken) between O_DIRECT writes (on)
+ * and writes through the page cache (off, with the writeback_bytes and cache_bytes options), while
+ * it runs: what the write buffer holds goes out in the old mode first. Either mode writes the same
+ * bytes at the same positions, so what is durable when, recovery and the readers are unchanged.
+ * Why: O_DIRECT costs the writer no page-cache copy, but a reader of what was just written (a
+ * gateway's catch-up) then reads it from the disk into new pages; the commit switches by whether
+ * anyone reads its file (docs/node.md, "Throughput: where the time goes"). Errors: UNSUPPORTED
+ * (read-only, or opened without O_DIRECT), those of a flush (NO_SPACE, IO, STORE_FAILED) and of
+ * reading the partial last block back (IO): the store then stays in its old mode.
+ */
+strom_err store_set_direct_writes(struct store *s, bool on);
 
 /* Syncs started and not yet collected. */
 uint32_t store_syncs_inflight(const struct store *s);

@@ -15,6 +15,7 @@
 #include "node/sequencer.h"
 #include "node/shm.h"
 #include "proto/frame.h"
+#include "store/store.h"
 
 static struct io io;
 static struct node_config cfg;
@@ -23,7 +24,8 @@ static struct commit commit;
 static struct sequencer seq;
 static struct gateway gw;
 static char dir[64];
-static bool commit_held; /* pump leaves the commit out: nothing becomes durable */
+static bool commit_held;             /* pump leaves the commit out: nothing becomes durable */
+static enum node_fsync fsync_policy; /* the node's --fsync (setup: the default) */
 
 static void start(uint32_t connections_max, uint32_t inflight_max) {
     io_linux_init(&io);
@@ -42,6 +44,7 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
     cfg.connections_max = connections_max;
     cfg.inflight_max = inflight_max;
     cfg.reads_max = 4;
+    cfg.fsync = fsync_policy ? fsync_policy : cfg.fsync;
     char msg[256];
     cr_assert_eq(node_config_check(&cfg, msg, sizeof msg), STROM_OK, "%s", msg);
     cr_assert_eq(node_shm_create(&shm, &io, &cfg), STROM_OK);
@@ -54,6 +57,7 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
 
 static void setup(void) {
     commit_held = false;
+    fsync_policy = 0;
     start(8, 16);
 }
 
@@ -676,6 +680,90 @@ Test(inproc, a_restarted_node_keeps_streams_offsets_windows_and_timestamps) {
     cr_assert_eq(expect_append_answer(fd, 21).base_offset, 12);
     append(fd, 22, "/new", 1, true, 0, 0);
     cr_assert_eq(expect_append_answer(fd, 22).stream_id, 3, "ids go on after the last one");
+}
+
+/* Reads /m from 0 without follow and checks that it holds batches of 2 messages up to next. */
+static void read_all_m(int fd, uint64_t id, uint64_t next) {
+    struct proto_read q = {.path = "/m",
+                           .path_len = 2,
+                           .to = UINT64_MAX,
+                           .ack = 1,
+                           .sync = true,
+                           .credit_bytes = 1 << 20};
+    send_frame(fd, PROTO_READ, id, &q);
+    struct proto_frame f;
+    for (uint64_t off = 0; off < next; off += 2) {
+        cr_assert(recv_frame(fd, &f));
+        cr_assert_eq(f.header.type, PROTO_DELIVER);
+        cr_assert_eq(f.body.deliver.base_offset, off);
+        cr_assert_eq(f.body.deliver.count, 2);
+    }
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+    cr_assert_eq(f.body.read_end.next_offset, next);
+}
+
+/* fsync never: the commit writes with O_DIRECT while no read is open on its streams, through the
+ * page cache while one is and for a while after (the gateway's file_readers); the batches written
+ * either way read back, from the file while the node runs and after a restart. */
+Test(inproc, the_commit_writes_direct_while_nobody_reads, .init = NULL) {
+    commit_held = false;
+    fsync_policy = NODE_FSYNC_NEVER;
+    start(8, 16);
+    int fd = connect_client();
+    hello(fd);
+    for (uint64_t k = 0; k < 3; k++) {
+        append(fd, k, "/m", 2, false, 0, 0);
+        expect_append_answer(fd, k);
+    }
+    pump(3);
+    cr_assert(store_direct_writes(commit.store));
+    cr_assert_eq(shm.header->commits_c[0].direct_writes, 1);
+    struct proto_read q = {.path = "/m",
+                           .path_len = 2,
+                           .from = 6,
+                           .to = UINT64_MAX,
+                           .follow = true,
+                           .ack = 1,
+                           .credit_bytes = 1 << 20};
+    send_frame(fd, PROTO_READ, 10, &q);
+    pump(2);
+    cr_assert_eq(shm.header->gateways_c[0].file_readers, 1);
+    cr_assert(!store_direct_writes(commit.store), "a read is open: the page cache");
+    cr_assert_eq(shm.header->commits_c[0].direct_writes, 0);
+    for (uint64_t k = 3; k < 5; k++) {
+        append(fd, k, "/m", 2, false, 0, 0);
+    }
+    int delivered = 0, answered = 0;
+    for (int i = 0; i < 4; i++) {
+        struct proto_frame f;
+        cr_assert(recv_frame(fd, &f));
+        answered += f.header.type == PROTO_APPEND_ANSWER;
+        delivered += f.header.type == PROTO_DELIVER;
+    }
+    cr_assert_eq(answered, 2);
+    cr_assert_eq(delivered, 2);
+    send_frame(fd, PROTO_CANCEL, 10, NULL);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_READ_END);
+    pump(2);
+    cr_assert(!store_direct_writes(commit.store), "still read a moment ago");
+    gw.file_read_until_ns[0] = 0; /* as if GW_FILE_READ_HOLD_NS had passed */
+    pump(2);
+    cr_assert_eq(shm.header->gateways_c[0].file_readers, 0);
+    cr_assert(store_direct_writes(commit.store));
+    cr_assert_eq(shm.header->commits_c[0].write_mode_switches, 2);
+    for (uint64_t k = 5; k < 7; k++) {
+        append(fd, k, "/m", 2, false, 0, 0);
+        expect_append_answer(fd, k);
+    }
+    cr_assert_eq(commit_flush(&commit, io_clock_monotonic_ns(&io)), STROM_OK);
+    read_all_m(fd, 11, 14); /* from the file, as the gateway's store reads it */
+    restart_node();
+    fd = connect_client();
+    hello(fd);
+    read_all_m(fd, 12, 14);
 }
 
 /* Turns of the gateway and the sequencer only: nothing becomes durable. */

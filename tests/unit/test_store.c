@@ -64,19 +64,34 @@ static void random_read(struct model *m, struct store *s, struct rng *r) {
     cr_assert_eq(c.offset, b.base_offset + b.message_count);
 }
 
+/* Switches the store between O_DIRECT and buffered writes (store_set_direct_writes). */
+static void switch_direct(struct store *s) {
+    bool on = !store_direct_writes(s);
+    cr_assert_eq(store_set_direct_writes(s, on), STROM_OK);
+    cr_assert_eq(store_direct_writes(s), on);
+}
+
 /* size_ahead: store_options.size_ahead_bytes (0: off), direct: direct_writes, set before the
- * first open. */
-static void model_run_opts(uint64_t seed, uint32_t ops, uint64_t size_ahead, bool direct) {
+ * first open; switching: the writes switch between O_DIRECT and the page cache now and then. */
+static void model_run_opts(uint64_t seed, uint32_t ops, uint64_t size_ahead, bool direct,
+                           bool switching) {
     struct fx f;
     fx_setup(&f, seed);
     f.o.size_ahead_bytes = size_ahead;
     f.o.direct_writes = direct;
+    if (switching) {
+        f.o.writeback_bytes = 16 << 10; /* the page-cache options apply while buffered */
+        f.o.cache_bytes = 32 << 10;
+    }
     fx_open(&f);
     cr_assert_eq(store_direct_writes(f.s), direct);
     struct rng r;
     rng_init(&r, seed);
     struct model *m = model_new(40, 0x9E3779B97F4A7C15u);
     for (uint32_t op = 0; op < ops; op++) {
+        if (switching && rng_chance(&r, 0.03)) {
+            switch_direct(f.s);
+        }
         uint64_t dice = rng_below(&r, 1000);
         if (dice < 700) {
             model_append_random(m, f.s, &r, m->stream_count, 50, MODEL_PAYLOAD_MAX);
@@ -112,7 +127,7 @@ static void model_run_opts(uint64_t seed, uint32_t ops, uint64_t size_ahead, boo
 }
 
 static void model_run_ahead(uint64_t seed, uint32_t ops, uint64_t size_ahead) {
-    model_run_opts(seed, ops, size_ahead, false);
+    model_run_opts(seed, ops, size_ahead, false, false);
 }
 
 static void model_run(uint64_t seed, uint32_t ops) {
@@ -123,8 +138,34 @@ static void model_run(uint64_t seed, uint32_t ops) {
  * written again with each group, crashes and reopens lose no synced batch. */
 Test(store, model_direct_writes) {
     for (uint64_t seed = 50; seed < 54; seed++) {
-        model_run_opts(seed, 2000, 8192 * (seed - 49), true);
+        model_run_opts(seed, 2000, 8192 * (seed - 49), true, false);
     }
+}
+
+/* O_DIRECT and buffered writes by turns (the commit under fsync interval and never): what either
+ * mode wrote reads back, across switches, reopens and crashes. */
+Test(store, model_direct_switches) {
+    for (uint64_t seed = 60; seed < 64; seed++) {
+        model_run_opts(seed, 2000, 8192 * (seed - 59), true, true);
+    }
+}
+
+/* A store without O_DIRECT cannot switch to it; a read-only one neither. */
+Test(store, direct_switch_needs_direct_writes) {
+    struct fx f;
+    fx_init(&f, 53);
+    cr_assert_eq(store_set_direct_writes(f.s, true), STROM_ERR_UNSUPPORTED);
+    cr_assert(!store_direct_writes(f.s));
+    fx_done(&f);
+    fx_setup(&f, 54);
+    io_memfs_refuse_direct(f.fs, true);
+    f.o.direct_writes = true;
+    f.o.size_ahead_bytes = 8192;
+    fx_open(&f);
+    cr_assert_eq(store_set_direct_writes(f.s, true), STROM_ERR_UNSUPPORTED);
+    cr_assert_eq(store_set_direct_writes(f.s, false), STROM_ERR_UNSUPPORTED);
+    cr_assert(!store_direct_writes(f.s));
+    fx_done(&f);
 }
 
 /* Direct writes need a size kept ahead (for the zeros after the end) and a buffer of two blocks. */
@@ -573,25 +614,35 @@ Test(store, large_batches_direct_writes) {
     large_batches_run(true);
 }
 
-/* O_DIRECT on the Linux io, in a temporary directory: synced groups, a crash of the process
- * (store_discard) and reopens keep every synced batch. */
-Test(store, linux_direct_writes) {
-    char dir[] = "/tmp/strom-store-test-XXXXXX";
+/* O_DIRECT on the Linux io, in a temporary directory dir (a mkdtemp template): synced groups, a
+ * crash of the process (store_discard) and reopens keep every synced batch. switching: the writes
+ * switch between O_DIRECT and the page cache now and then. */
+static void linux_direct_run(char *dir, bool switching) {
     struct io io;
     struct store_options o;
     model_options(&o);
     o.direct_writes = true;
     o.size_ahead_bytes = 64 << 10;
+    if (switching) {
+        o.writeback_bytes = 64 << 10;
+        o.cache_bytes = 128 << 10;
+    }
     struct store *s = linux_store_begin(dir, &io, &o);
     struct model *m = model_new(6, 9);
     struct rng r;
     rng_init(&r, 23);
+    uint32_t switches = 0;
     for (int i = 0; i < 2000; i++) {
         model_append_random(m, s, &r, 6, 9, 2500);
+        if (switching && rng_chance(&r, 0.02)) {
+            switch_direct(s);
+            switches++;
+        }
         if (i % 97 == 0) {
             cr_assert_eq(store_sync(s, NULL), STROM_OK);
         }
     }
+    cr_assert(!switching || switches > 10);
     cr_assert_eq(store_sync(s, NULL), STROM_OK);
     uint64_t durable = store_durable_pos(s);
     store_discard(s);
@@ -607,6 +658,19 @@ Test(store, linux_direct_writes) {
     cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
     model_check_all(m, s);
     linux_store_done(s, dir, m);
+}
+
+Test(store, linux_direct_writes) {
+    char dir[] = "/tmp/strom-store-test-XXXXXX";
+    linux_direct_run(dir, false);
+}
+
+/* O_DIRECT and buffered writes by turns on the Linux io (the page cache and the disk both hold
+ * parts of the file, and each O_DIRECT write of the partial last block may meet a page that a
+ * buffered write left): everything reads back, after a process crash and reopens too. */
+Test(store, linux_direct_switches) {
+    char dir[] = "/tmp/strom-store-switch-XXXXXX";
+    linux_direct_run(dir, true);
 }
 
 /* The page-cache options on the Linux io (sync_file_range, posix_fadvise; the in-memory io:

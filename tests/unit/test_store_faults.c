@@ -157,8 +157,10 @@ Test(store_crash, cut_and_tear_at_random_bytes) {
 }
 
 /* Power loss in the middle of a workload, again and again: after each crash the store holds
- * exactly a cut of the log that keeps every synced batch. */
-static void crash_cycles_opts(uint64_t seed, enum io_memfs_crash_mode mode, bool direct) {
+ * exactly a cut of the log that keeps every synced batch. switching: the writes switch between
+ * O_DIRECT and the page cache now and then (store_set_direct_writes). */
+static void crash_cycles_opts(uint64_t seed, enum io_memfs_crash_mode mode, bool direct,
+                              bool switching) {
     struct fsx x;
     fsx_init(&x, seed);
     struct store_options o;
@@ -178,6 +180,10 @@ static void crash_cycles_opts(uint64_t seed, enum io_memfs_crash_mode mode, bool
         int ops = (int)rng_range(&r, 20, 120);
         for (int i = 0; i < ops; i++) {
             model_append_random(m, s, &r, 8, 3, 1500);
+            if (switching && rng_chance(&r, 0.1)) {
+                bool on = !store_direct_writes(s);
+                cr_assert_eq(store_set_direct_writes(s, on), STROM_OK);
+            }
             if (rng_chance(&r, 0.1)) {
                 cr_assert_eq(store_sync(s, &durable), STROM_OK);
             }
@@ -198,7 +204,7 @@ static void crash_cycles_opts(uint64_t seed, enum io_memfs_crash_mode mode, bool
 }
 
 static void crash_cycles(uint64_t seed, enum io_memfs_crash_mode mode) {
-    crash_cycles_opts(seed, mode, false);
+    crash_cycles_opts(seed, mode, false, false);
 }
 
 Test(store_crash, power_loss_drop) {
@@ -223,9 +229,19 @@ Test(store_crash, power_loss_reordered_sectors) {
  * its sync, or with the write torn, loses no synced batch. */
 Test(store_crash, power_loss_direct_writes) {
     for (uint64_t seed = 0; seed < seeds(12); seed++) {
-        crash_cycles_opts(300000 + seed, IO_MEMFS_CRASH_PREFIX, true);
-        crash_cycles_opts(400000 + seed, IO_MEMFS_CRASH_SECTORS, true);
-        crash_cycles_opts(500000 + seed, IO_MEMFS_CRASH_DROP, true);
+        crash_cycles_opts(300000 + seed, IO_MEMFS_CRASH_PREFIX, true, false);
+        crash_cycles_opts(400000 + seed, IO_MEMFS_CRASH_SECTORS, true, false);
+        crash_cycles_opts(500000 + seed, IO_MEMFS_CRASH_DROP, true, false);
+    }
+}
+
+/* The same with the writes switching between O_DIRECT and the page cache (the commit under fsync
+ * interval and never): a crash before, at or after a switch loses no synced batch. */
+Test(store_crash, power_loss_direct_switches) {
+    for (uint64_t seed = 0; seed < seeds(12); seed++) {
+        crash_cycles_opts(600000 + seed, IO_MEMFS_CRASH_PREFIX, true, true);
+        crash_cycles_opts(700000 + seed, IO_MEMFS_CRASH_SECTORS, true, true);
+        crash_cycles_opts(800000 + seed, IO_MEMFS_CRASH_DROP, true, true);
     }
 }
 
