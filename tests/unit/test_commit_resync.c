@@ -138,9 +138,10 @@ Test(commit_resync, a_read_with_a_flipped_bit_is_never_written_back) {
     io_memfs_destroy(fs);
 }
 
-/* The write mode per fsync policy (docs/node.md, "Throughput: where the time goes"): O_DIRECT
- * under always; under interval and never buffered writes whose write-back the store starts every
- * COMMIT_WRITEBACK_BYTES. */
+/* The write mode (docs/node.md, "Throughput: where the time goes"): O_DIRECT while no gateway
+ * reads the commit's file, under every policy; while one does (its file_readers bit), under
+ * interval and never buffered writes whose write-back the store starts every
+ * COMMIT_WRITEBACK_BYTES, under always O_DIRECT all the same. */
 Test(commit_resync, write_mode_follows_the_fsync_policy) {
     const enum node_fsync policies[] = {NODE_FSYNC_ALWAYS, NODE_FSYNC_INTERVAL, NODE_FSYNC_NEVER};
     for (uint32_t i = 0; i < 3; i++) {
@@ -157,8 +158,14 @@ Test(commit_resync, write_mode_follows_the_fsync_policy) {
         cr_assert_eq(node_shm_create(&shm, &io, &c), STROM_OK);
         static struct commit k;
         cr_assert_eq(commit_open(&k, &io, &c, &shm, 0), STROM_OK);
+        cr_assert(store_direct_writes(k.store), "policy %u: nobody reads", (unsigned)policies[i]);
+        __atomic_store_n(&shm.header->gateways_c[0].file_readers, 1u, __ATOMIC_RELAXED);
+        uint32_t read = 0;
+        cr_assert_eq(commit_turn(&k, io_clock_monotonic_ns(&io), &read), STROM_OK);
         bool direct = policies[i] == NODE_FSYNC_ALWAYS;
         cr_assert_eq(store_direct_writes(k.store), direct, "policy %u", (unsigned)policies[i]);
+        cr_assert_eq(shm.header->commits_c[0].write_mode_switches, direct ? 0 : 1);
+        cr_assert_eq(shm.header->commits_c[0].direct_writes, direct);
         uint32_t count = (uint32_t)(2 * COMMIT_WRITEBACK_BYTES / 256);
         append_batches(k.store, 0, count);
         uint64_t durable = 0;
