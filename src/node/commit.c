@@ -303,6 +303,7 @@ static strom_err commit_sync(struct commit *k, uint64_t now_ns) {
         k->sync_count = 0;
         k->pending_bytes = 0;
         k->pending_since_ns = 0;
+        k->sync_wanted = false;
         k->last_sync_ns = now_ns;
         /* Before the node log position: a gateway that sees a batch durable finds it in the
          * file. */
@@ -367,6 +368,7 @@ static strom_err commit_sync_start(struct commit *k, uint64_t now_ns) {
                                                          .started_ns = t0};
         k->pending_bytes = 0;
         k->pending_since_ns = 0;
+        k->sync_wanted = false;
         k->last_sync_ns = now_ns;
         /* A store that synced at once (a checkpoint was due, or an io without asynchronous
          * syncs) is collected here. */
@@ -412,6 +414,7 @@ static strom_err commit_append(struct commit *k, const struct ring_entry *e, uin
                                                        .bytes = b->messages_bytes};
     k->pending_bytes += e->body_bytes;
     k->pending_since_ns = k->pending_since_ns ? k->pending_since_ns : now_ns;
+    k->sync_wanted |= (b->flags & NODE_FLAG_SYNC) != 0 || b->stream_id == 0;
     k->counters->batches++;
     k->counters->message_bytes += b->messages_bytes;
     return STROM_OK;
@@ -468,8 +471,36 @@ static strom_err commit_read(struct commit *k, uint64_t now_ns, uint32_t *read_o
     return err;
 }
 
+/* Whether the commit may sync lazily (commit.h, COMMIT_LAZY_SYNC_NS): fsync always, and nothing
+ * waits for a durable position of its batches. */
+static bool commit_lazy(const struct commit *k) {
+    if (k->config->fsync != NODE_FSYNC_ALWAYS || k->sync_wanted) {
+        return false;
+    }
+    bool wanted = false;
+    for (uint32_t g = 0; g < k->config->gateways && !wanted; g++) {
+        wanted = __atomic_load_n(&k->shm->header->gateways_c[g].durable_wanted, __ATOMIC_SEQ_CST);
+    }
+    return !wanted;
+}
+
+/* fsync always: a sync is due for what is pending unless the commit may wait (commit_lazy), and
+ * then once the lazy bounds are reached. Counts the syncs the bounds start. */
+static bool commit_always_due(struct commit *k, uint64_t now_ns, bool writer_waits) {
+    if (k->pending_bytes == 0) {
+        return false;
+    }
+    if (!commit_lazy(k) || writer_waits) {
+        return true;
+    }
+    bool due = k->pending_bytes >= COMMIT_LAZY_SYNC_BYTES ||
+               now_ns - k->pending_since_ns >= COMMIT_LAZY_SYNC_NS;
+    k->counters->lazy_syncs += due ? 1 : 0;
+    return due;
+}
+
 /* Whether the policy asks for a store sync now. */
-static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
+static bool commit_sync_due(struct commit *k, uint64_t now_ns) {
     const struct node_config *c = k->config;
     bool writer_waits = __atomic_load_n(&k->log.ring.header->writer_waiting, __ATOMIC_RELAXED);
     if (k->dirty_count >= COMMIT_DIRTY_MAX || (k->cmd_blocked && k->pending_bytes > 0)) {
@@ -477,7 +508,7 @@ static bool commit_sync_due(const struct commit *k, uint64_t now_ns) {
     }
     switch (c->fsync) {
     case NODE_FSYNC_ALWAYS:
-        return k->pending_bytes > 0;
+        return commit_always_due(k, now_ns, writer_waits);
     case NODE_FSYNC_INTERVAL:
         return k->pending_bytes >= c->fsync_bytes ||
                (k->pending_bytes > 0 && now_ns - k->pending_since_ns >= c->fsync_us * 1000u) ||
@@ -530,7 +561,7 @@ strom_err commit_turn(struct commit *k, uint64_t now_ns, uint32_t *read_out) {
         commit_publish(k, false);
         return STROM_OK;
     }
-    if (commit_sync_due(k, now_ns) && k->sync_count < COMMIT_SYNCS_MAX) {
+    if (k->sync_count < COMMIT_SYNCS_MAX && commit_sync_due(k, now_ns)) {
         return commit_sync_start(k, now_ns);
     }
     if (k->pending_bytes == 0 && k->sync_count == 0) {
@@ -579,6 +610,12 @@ static void commit_log_no_space(struct commit *k) {
     }
 }
 
+/* Whether the next sleep may leave out the node log's wake-up: a lazy group waits (pending or
+ * syncing), so the commit wakes for its bound or the sync's end, not for each entry (commit.h). */
+static bool commit_sleeps_lazily(const struct commit *k) {
+    return (k->pending_bytes > 0 || k->sync_count > 0) && commit_lazy(k);
+}
+
 /* How long to sleep when there is nothing to read. */
 static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
     if (k->cmd_blocked) {
@@ -586,6 +623,11 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
     }
     /* At most the idle wait: a SIGTERM does not end the wait, and --fsync-us may be 10 s. */
     uint64_t wait = k->sync_count > 0 ? COMMIT_SYNC_WAIT_NS : COMMIT_IDLE_WAIT_NS;
+    if (commit_sleeps_lazily(k)) {
+        uint64_t due = k->pending_since_ns + COMMIT_LAZY_SYNC_NS;
+        uint64_t left = due > now_ns ? due - now_ns : 1;
+        wait = k->pending_bytes > 0 && left < wait ? left : wait;
+    }
     if (k->config->fsync == NODE_FSYNC_INTERVAL && k->pending_bytes > 0) {
         uint64_t due = k->pending_since_ns + k->config->fsync_us * 1000u;
         uint64_t left = due > now_ns ? due - now_ns : 1;
@@ -602,12 +644,23 @@ static uint64_t commit_wait_ns(const struct commit *k, uint64_t now_ns) {
  * meanwhile are read then, as one group). */
 static void commit_sleep(struct commit *k, uint64_t timeout_ns) {
     int event = k->shm->commit_events[k->index];
+    uint32_t *lazy = &k->counters->lazy;
     bool for_entries = k->sync_count < COMMIT_SYNCS_MAX || !k->syncs_notify;
-    bool entry_there = for_entries && ring_reader_arm(&k->log);
+    bool entry_there = false;
+    if (for_entries && k->syncs_notify && commit_sleeps_lazily(k)) {
+        /* Lazily: first say so, then look for what would have woken us had we armed (a sync
+         * batch may be among new entries; a gateway may want a durable position since the turn
+         * looked): the sequencer and the gateways publish first and look at `lazy` after. */
+        __atomic_store_n(lazy, 1, __ATOMIC_SEQ_CST);
+        entry_there = ring_tail(&k->log.ring) > k->log.cursor || !commit_lazy(k);
+    } else if (for_entries) {
+        entry_there = ring_reader_arm(&k->log);
+    }
     uint32_t ready = 0;
     if (!entry_there) {
         (void)io_fd_wait(k->io, event, IO_POLL_IN, timeout_ns, &ready);
     }
+    __atomic_store_n(lazy, 0, __ATOMIC_RELAXED);
     /* Drained only when it woke us, as the sequencer does: a signal left over (an entry found
      * without sleeping) makes the next wait return at once, and is drained then. */
     if (ready & IO_POLL_IN) {

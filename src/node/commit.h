@@ -40,6 +40,17 @@
  * flipped bit would otherwise be written to the file for good, under records that later ones
  * call synced (strom-sim seed 695: durable batches unreadable, a subscriber stuck there).
  *
+ * Lazy syncs under `always`: a group of batches that nobody waits for (no sync append among them,
+ * no /sys/cmd record, no gateway with durable_wanted: sync subscribers, sync answers, the Kafka
+ * protocol) is synced COMMIT_LAZY_SYNC_NS after the first of them was appended (or once
+ * COMMIT_LAZY_SYNC_BYTES are pending, or the sequencer waits for node log room), in one group,
+ * and while such a group waits the commit sleeps without asking to be woken for entries
+ * (node_commit_counters.lazy): at ack 1 without sync readers it was woken for every message, to
+ * sync one or two messages nobody waited for, on the cores the message's own path needs. A sync
+ * batch or a /sys/cmd record (the sequencer) and a gateway that starts to wait for a durable
+ * position wake a lazy commit at once (node_commits_wake), and from then on it syncs every group
+ * as soon as it can, as before.
+ *
  * Write last, read first: a commit that does not own /sys/cmd appends no batch that follows a
  * /sys/cmd record in the node log until the record is durable at its own commit, so that after a
  * crash no store holds data of a stream whose creation record was lost.
@@ -72,6 +83,10 @@ struct store;
 /* ... unless finished syncs signal the commit's event (io_file_datasync_notify): then the wait
  * for a sync and for the node log is one, and this only bounds it. */
 #define COMMIT_SYNC_WAIT_NS 10000000u
+/* fsync always, nothing waits for a durable position (see the top of this file): sync a group
+ * this long after its first batch, or once this many bytes are pending. */
+#define COMMIT_LAZY_SYNC_NS    1000000u
+#define COMMIT_LAZY_SYNC_BYTES (UINT64_C(1) << 20)
 /* The store file's size runs this far ahead of its end (store_options.size_ahead_bytes): a sync
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
@@ -122,6 +137,7 @@ struct commit {
     bool no_space_logged;      /* said so in the log */
     bool syncs_notify;         /* finished syncs signal our event (io_file_datasync_notify) */
     bool mode_switches;        /* its store may switch between O_DIRECT and buffered writes */
+    bool sync_wanted;          /* a batch appended since the last sync start waits for it */
     uint32_t sync_count;       /* syncs in flight, oldest first in syncs */
     struct commit_sync syncs[COMMIT_SYNCS_MAX];
     uint32_t dirty_count;

@@ -654,14 +654,33 @@ static bool durable_moved(const struct gateway *gw) {
     return false;
 }
 
+/* Whether something here waits for a durable position: sync answers, the sync cursor behind the
+ * head (sync subscribers), catch-up reads waiting for a commit, or the Kafka protocol (its
+ * fetches wait for high watermarks). */
+static bool gw_waits_durable(const struct gateway *gw) {
+    return sync_wait_total(gw) > 0 || gw->catchup_waiting || gw->kafka != NULL ||
+           (gw->live_sync_reads > 0 && gw->log_sync.cursor < gw->log_head.cursor);
+}
+
+/* Publishes durable_wanted (shm.h): a live sync subscriber counts even when it is caught up, since
+ * its next message waits for the commit. When it turns 1, the commits that sleep lazily are woken
+ * (node_commits_wake), so that they sync what they hold now. */
+static void gw_durable_wanted_publish(struct gateway *gw) {
+    uint32_t wanted = gw_waits_durable(gw) || gw->live_sync_reads > 0 ? 1 : 0;
+    uint32_t *word = &gw->counters->durable_wanted;
+    if (wanted != __atomic_load_n(word, __ATOMIC_RELAXED)) {
+        __atomic_store_n(word, wanted, __ATOMIC_SEQ_CST);
+        if (wanted) {
+            node_commits_wake(gw->shm, gw->io, gw->config->commits);
+        }
+    }
+}
+
 /* Asks to be woken (doorbell, node log, request ring room) and says whether to sleep at all. */
 static bool gw_arm(struct gateway *gw) {
-    /* The doorbell only when something here waits for a durable position: sync answers, the
-     * sync cursor behind the head (sync subscribers), catch-up reads waiting for a commit, or
-     * the Kafka protocol (its fetches wait for high watermarks). Otherwise every sync of a
-     * commit (up to a thousand a second with fsync:always) woke this process for nothing. */
-    bool doorbell = sync_wait_total(gw) > 0 || gw->catchup_waiting || gw->kafka != NULL ||
-                    (gw->live_sync_reads > 0 && gw->log_sync.cursor < gw->log_head.cursor);
+    /* The doorbell only when something here waits for a durable position. Otherwise every sync
+     * of a commit (up to a thousand a second with fsync:always) woke this process for nothing. */
+    bool doorbell = gw_waits_durable(gw);
     bool ready = false;
     if (doorbell) {
         __atomic_store_n(&gw->counters->armed, 1, __ATOMIC_SEQ_CST);
@@ -708,6 +727,7 @@ void gateway_turn(struct gateway *gw, uint64_t timeout_ns) {
     sync_wait_turn(gw);
     gw_reads_catchup(gw);
     gw_file_readers_publish(gw);
+    gw_durable_wanted_publish(gw);
     gw->requests_full = false;
     retry_blocked(gw);
     protocols_turn(gw);

@@ -275,6 +275,7 @@ static size_t native_stat_text(struct gateway *gw, char *buf, size_t cap) {
         strom_ssim_write_u64(&w, "durable_position", m->durable_position);
         strom_ssim_write_u64(&w, "direct_writes", m->direct_writes);
         strom_ssim_write_u64(&w, "write_mode_switches", m->write_mode_switches);
+        strom_ssim_write_u64(&w, "lazy_syncs", m->lazy_syncs);
         (void)strom_ssim_writer_end(&w);
     }
     for (uint32_t g = 0; g < h->gateways; g++) {

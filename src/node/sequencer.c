@@ -144,6 +144,11 @@ static strom_err seq_publish(struct sequencer *s, uint16_t type, struct node_bat
                            (int32_t)b->epoch);
     }
     ring_publish(&s->log, type, NULL);
+    if (type == NODE_ENTRY_BATCH && ((b->flags & NODE_FLAG_SYNC) || b->stream_id == 0)) {
+        /* A sync append, or a /sys/cmd record (other commits wait for it to be durable): a
+         * commit that sleeps lazily syncs it now (commit.h, COMMIT_LAZY_SYNC_NS). */
+        node_commits_wake(s->shm, s->io, s->config->commits);
+    }
     seq_apply(s, type, (const struct node_batch *)dst, (const uint8_t *)dst + sizeof *b);
     return STROM_OK;
 }

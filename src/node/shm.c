@@ -16,6 +16,20 @@ uint32_t node_commit_of(uint64_t stream_id, uint32_t commits) {
     return (uint32_t)(z % commits);
 }
 
+void node_commits_wake(const struct node_shm *shm, struct io *io, uint32_t commits) {
+    strom_assert(commits >= 1 && commits <= NODE_COMMITS_MAX);
+    /* What the caller published (an entry, durable_wanted) before the loads below: a commit
+     * sets lazy and then looks at both (Dekker's handshake; a release store may pass a load). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (uint32_t k = 0; k < commits; k++) {
+        uint32_t *lazy = &shm->header->commits_c[k].lazy;
+        if (__atomic_load_n(lazy, __ATOMIC_SEQ_CST) != 0 &&
+            __atomic_exchange_n(lazy, 0, __ATOMIC_SEQ_CST) != 0) {
+            (void)io_event_signal(io, shm->commit_events[k]);
+        }
+    }
+}
+
 /* A ring region of capacity bytes, formatted. */
 static strom_err shm_ring(struct io *io, const char *name, uint64_t capacity, void **region,
                           size_t *bytes) {

@@ -80,7 +80,15 @@ struct node_commit_counters {
     uint64_t file_durable_pos;
     uint64_t direct_writes;       /* 1 while its store writes with O_DIRECT */
     uint64_t write_mode_switches; /* times it switched between O_DIRECT and the page cache */
-    uint8_t pad[NODE_COUNTERS_BYTES - 14 * 8];
+    uint64_t lazy_syncs;          /* syncs started by the lazy bound (COMMIT_LAZY_SYNC_NS) */
+    /* 1 while the commit sleeps without asking to be woken for node log entries (fsync always,
+     * nobody waits for a durable position: commit.h, COMMIT_LAZY_SYNC_NS). Whoever starts to
+     * wait for one (a gateway's durable_wanted, the sequencer publishing a sync batch) exchanges
+     * it with 0 and, when it was 1, signals the commit's event (node_commits_wake). Two writers
+     * by design, like the gateways' `armed`. */
+    uint32_t lazy;
+    uint32_t pad32;
+    uint8_t pad[NODE_COUNTERS_BYTES - 16 * 8];
 };
 
 /* Written by gateway g, except `armed` (see below). */
@@ -108,7 +116,14 @@ struct node_gateway_counters {
      * store read in the last GW_FILE_READ_HOLD_NS): commit c then writes through the page cache,
      * so that the reads find what it wrote there (docs/node.md, "Throughput"). */
     uint32_t file_readers;
-    uint8_t pad[NODE_COUNTERS_BYTES - 16 * 8];
+    /* 1 while something here waits for a durable position (sync answers, sync subscribers,
+     * catch-up reads waiting for a commit, the Kafka protocol): the commits then sync as soon as
+     * they can instead of by the lazy bound (commit.h, COMMIT_LAZY_SYNC_NS). Published every
+     * turn; when it turns 1 the gateway wakes the commits that sleep lazily (node_commits_wake).
+     */
+    uint32_t durable_wanted;
+    uint32_t pad32;
+    uint8_t pad[NODE_COUNTERS_BYTES - 17 * 8];
 };
 
 /* Written by the supervisor. */
@@ -161,6 +176,11 @@ struct node_shm {
  * mandatory on the node log, gateways optional; the sequencer mandatory on each request ring).
  * Errors: those of io_shm_create, io_event_create, ring_format. */
 strom_err node_shm_create(struct node_shm *shm, struct io *io, const struct node_config *c);
+
+/* Wakes every commit that sleeps lazily (node_commit_counters.lazy): the caller started to wait
+ * for a durable position, after publishing why (seq_cst) so that a commit about to sleep sees it.
+ * Costs a load per commit when none sleeps lazily. */
+void node_commits_wake(const struct node_shm *shm, struct io *io, uint32_t commits);
 
 /* The commit that owns a stream: a hash of its id modulo the number of commits. */
 uint32_t node_commit_of(uint64_t stream_id, uint32_t commits);

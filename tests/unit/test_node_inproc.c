@@ -25,6 +25,7 @@ static struct sequencer seq;
 static struct gateway gw;
 static char dir[64];
 static bool commit_held;             /* pump leaves the commit out: nothing becomes durable */
+static uint64_t commit_now_ns;       /* the clock pump gives the commit; 0: the monotonic clock */
 static enum node_fsync fsync_policy; /* the node's --fsync (setup: the default) */
 
 static void start(uint32_t connections_max, uint32_t inflight_max) {
@@ -57,6 +58,7 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
 
 static void setup(void) {
     commit_held = false;
+    commit_now_ns = 0;
     fsync_policy = 0;
     start(8, 16);
 }
@@ -77,7 +79,8 @@ static void pump(int rounds) {
         sequencer_turn(&seq, io_clock_realtime_ns(&io));
         uint32_t read = 0;
         if (!commit_held) {
-            cr_assert_eq(commit_turn(&commit, io_clock_monotonic_ns(&io), &read), STROM_OK);
+            uint64_t now = commit_now_ns ? commit_now_ns : io_clock_monotonic_ns(&io);
+            cr_assert_eq(commit_turn(&commit, now, &read), STROM_OK);
         }
         /* A sync the turn started runs in the kernel: a round includes its end. */
         while (commit.sync_count > 0) {
@@ -867,4 +870,96 @@ Test(inproc, a_restarted_gateway_gives_sync_readers_what_was_published_before_it
     cr_assert_eq(f.header.type, PROTO_DELIVER);
     cr_assert_eq(f.body.deliver.base_offset, 0);
     cr_assert_eq(f.body.deliver.count, 3);
+}
+
+/* The durable offset of stream 1 (/d) the commit published. */
+static uint64_t durable_next_d(void) {
+    return __atomic_load_n(&registry_stream(&shm.registry, 1)->durable_next, __ATOMIC_ACQUIRE);
+}
+
+/* Whether the commit's event was signalled (and drains it). */
+static bool commit_event_signalled(void) {
+    uint32_t ready = 0;
+    io_fd_wait(&io, shm.commit_events[0], IO_POLL_IN, 0, &ready);
+    if (ready & IO_POLL_IN) {
+        io_event_drain(&io, shm.commit_events[0]);
+    }
+    return (ready & IO_POLL_IN) != 0;
+}
+
+/* fsync always, ack 1 and nobody waiting for a durable position: the commit syncs the group
+ * COMMIT_LAZY_SYNC_NS after its first batch (the commit's clock is held still here), not at once;
+ * a sync append and a /sys/cmd record (the create) are synced at once. */
+Test(inproc, ack_1_batches_nobody_waits_for_are_synced_lazily) {
+    int fd = connect_and_create_d();
+    pump(3);
+    commit_now_ns = io_clock_monotonic_ns(&io);
+    append(fd, 2, "/d", 3, false, 0, 0);
+    cr_assert_eq(expect_append_answer(fd, 2).base_offset, 0, "answered at ack 1");
+    pump(5);
+    cr_assert_eq(durable_next_d(), 0, "a lazy group waits for its bound");
+    cr_assert_eq(shm.header->commits_c[0].lazy_syncs, 0);
+    commit_now_ns += COMMIT_LAZY_SYNC_NS - 1;
+    pump(3);
+    cr_assert_eq(durable_next_d(), 0);
+    commit_now_ns += 1;
+    pump(3);
+    cr_assert_eq(durable_next_d(), 3, "synced at the bound");
+    cr_assert_eq(shm.header->commits_c[0].lazy_syncs, 1);
+    append(fd, 3, "/d", 2, false, 0, 0);
+    expect_append_answer(fd, 3);
+    pump(3);
+    cr_assert_eq(durable_next_d(), 3);
+    append(fd, 4, "/d", 1, true, 0, 0); /* a sync append: its group is synced at once */
+    cr_assert_eq(expect_append_answer(fd, 4).base_offset, 5);
+    cr_assert_eq(durable_next_d(), 6);
+    cr_assert_eq(shm.header->commits_c[0].lazy_syncs, 1, "the clock stood still");
+}
+
+/* A sync subscriber makes the gateway want durable positions (durable_wanted): it wakes a commit
+ * that sleeps lazily, and the commit syncs ack-1 batches at once while it is there. */
+Test(inproc, a_sync_subscriber_makes_the_commit_sync_at_once) {
+    int fd = connect_and_create_d();
+    pump(3);
+    commit_now_ns = io_clock_monotonic_ns(&io);
+    cr_assert_eq(shm.header->gateways_c[0].durable_wanted, 0);
+    __atomic_store_n(&shm.header->commits_c[0].lazy, 1, __ATOMIC_SEQ_CST); /* as it sleeps */
+    (void)commit_event_signalled();
+    send_sync_follow_d(fd, 2);
+    commit_held = true;
+    pump(2);
+    cr_assert_eq(shm.header->gateways_c[0].durable_wanted, 1);
+    cr_assert_eq(shm.header->commits_c[0].lazy, 0, "the gateway took the flag");
+    cr_assert(commit_event_signalled(), "and woke the commit");
+    commit_held = false;
+    append(fd, 3, "/d", 2, false, 0, 0);
+    pump(3);
+    cr_assert_eq(durable_next_d(), 2, "synced without waiting for the lazy bound");
+    int delivered = 0;
+    for (int i = 0; i < 2; i++) {
+        struct proto_frame f;
+        cr_assert(recv_frame(fd, &f));
+        delivered += f.header.type == PROTO_DELIVER;
+    }
+    cr_assert_eq(delivered, 1);
+    cr_assert_eq(shm.header->commits_c[0].lazy_syncs, 0);
+}
+
+/* The sequencer wakes a lazily sleeping commit when it publishes a sync batch, and only then. */
+Test(inproc, a_sync_batch_wakes_a_lazy_commit) {
+    int fd = connect_and_create_d();
+    pump(3);
+    (void)commit_event_signalled();
+    commit_held = true;
+    __atomic_store_n(&shm.header->commits_c[0].lazy, 1, __ATOMIC_SEQ_CST);
+    append(fd, 2, "/d", 1, false, 0, 0);
+    expect_append_answer(fd, 2);
+    cr_assert_eq(shm.header->commits_c[0].lazy, 1, "an ack-1 batch leaves it asleep");
+    cr_assert(!commit_event_signalled());
+    append(fd, 3, "/d", 1, true, 0, 0);
+    pump(2);
+    cr_assert_eq(shm.header->commits_c[0].lazy, 0);
+    cr_assert(commit_event_signalled(), "a sync batch wakes it");
+    commit_held = false;
+    cr_assert_eq(expect_append_answer(fd, 3).base_offset, 1);
 }
