@@ -41,8 +41,8 @@
  * call synced (strom-sim seed 695: durable batches unreadable, a subscriber stuck there).
  *
  * Lazy syncs under `always`: a group of batches that nobody waits for (no sync append among them,
- * no /sys/cmd record, no gateway with durable_wanted: sync subscribers, sync answers, the Kafka
- * protocol) is synced COMMIT_LAZY_SYNC_NS after the first of them was appended (or once
+ * no /sys/cmd record, no gateway with durable_wanted: sync subscribers, sync answers, parked Kafka
+ * requests) is synced COMMIT_LAZY_SYNC_NS after the first of them was appended (or once
  * COMMIT_LAZY_SYNC_BYTES are pending, or the sequencer waits for node log room), in one group,
  * and while such a group waits the commit sleeps without asking to be woken for entries
  * (node_commit_counters.lazy): at ack 1 without sync readers it was woken for every message, to

@@ -662,11 +662,14 @@ static bool gw_waits_durable(const struct gateway *gw) {
            (gw->live_sync_reads > 0 && gw->log_sync.cursor < gw->log_head.cursor);
 }
 
-/* Publishes durable_wanted (shm.h): a live sync subscriber counts even when it is caught up, since
- * its next message waits for the commit. When it turns 1, the commits that sleep lazily are woken
- * (node_commits_wake), so that they sync what they hold now. */
+/* Publishes durable_wanted (shm.h): sync answers, catch-up reads waiting for a commit, live sync
+ * subscribers (even caught up: their next message waits for the commit) and parked Kafka requests
+ * (an idle Kafka listener counts for the doorbell, not here). When it turns 1, the commits that
+ * sleep lazily are woken (node_commits_wake), so that they sync what they hold now. */
 static void gw_durable_wanted_publish(struct gateway *gw) {
-    uint32_t wanted = gw_waits_durable(gw) || gw->live_sync_reads > 0 ? 1 : 0;
+    bool waits =
+        sync_wait_total(gw) > 0 || gw->catchup_waiting || gw->live_sync_reads > 0 || kgw_parked(gw);
+    uint32_t wanted = waits ? 1 : 0;
     uint32_t *word = &gw->counters->durable_wanted;
     if (wanted != __atomic_load_n(word, __ATOMIC_RELAXED)) {
         __atomic_store_n(word, wanted, __ATOMIC_SEQ_CST);

@@ -333,4 +333,8 @@ extern const struct gw_protocol gw_native_protocol;
 extern const struct gw_protocol gw_kafka_protocol;
 strom_err kgw_open(struct gateway *gw);
 
+/* Whether a Kafka connection is parked (a long-polling Fetch or a group request: they wait for
+ * durable positions); false when the protocol is off. */
+bool kgw_parked(const struct gateway *gw);
+
 #endif

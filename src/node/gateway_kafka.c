@@ -97,6 +97,10 @@ bool kgw_send(struct gateway *gw, struct gw_conn *c, const struct kafka_response
 
 /* --- parking ---------------------------------------------------------------------------------- */
 
+bool kgw_parked(const struct gateway *gw) {
+    return gw->kafka != NULL && gw->kafka->parked_len > 0;
+}
+
 static void parked_list_add(struct gateway *gw, struct gw_conn *c, struct kgw_conn *kc) {
     if (!kc->listed) {
         kc->listed = true;

@@ -117,7 +117,7 @@ struct node_gateway_counters {
      * so that the reads find what it wrote there (docs/node.md, "Throughput"). */
     uint32_t file_readers;
     /* 1 while something here waits for a durable position (sync answers, sync subscribers,
-     * catch-up reads waiting for a commit, the Kafka protocol): the commits then sync as soon as
+     * catch-up reads waiting for a commit, parked Kafka requests): the commits then sync as soon as
      * they can instead of by the lazy bound (commit.h, COMMIT_LAZY_SYNC_NS). Published every
      * turn; when it turns 1 the gateway wakes the commits that sleep lazily (node_commits_wake).
      */
