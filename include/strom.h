@@ -269,7 +269,8 @@ struct strom_server_info {
 void strom_server_info(const strom_client *c, struct strom_server_info *out);
 
 /* Checks a stream path: '/'-separated segments of [A-Za-z0-9._-], starting with '/', at most
- * STROM_PATH_BYTES_MAX bytes, no empty segment. STROM_OK or INVALID_PATH. */
+ * STROM_PATH_BYTES_MAX bytes, no empty segment, no segment "." or "..". STROM_OK or
+ * INVALID_PATH. */
 strom_err strom_path_check(const char *path, size_t len);
 
 #ifdef __cplusplus

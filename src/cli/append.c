@@ -7,7 +7,10 @@
  *
  * With MESSAGE arguments, appends them as one batch. Without, reads stdin and appends one message
  * per line (the '\n' removed), in batches of up to APPEND_BATCH_MSGS_MAX lines or
- * APPEND_BATCH_BYTES_MAX bytes, several batches in flight at once (pipelined). Prints at the end
+ * APPEND_BATCH_BYTES_MAX bytes, several batches in flight at once (pipelined). A batch's frame
+ * also stays within the node's frame_bytes_max (from its hello answer), so that a node with a
+ * low --frame-bytes-max or long --header values refuses only a message that is too large alone.
+ * Prints at the end
  *   strom.append  stream:PATH  count:N  first:OFFSET  last:OFFSET
  * and exits 1 when any append failed (after saying which and why on stderr).
  */
@@ -18,11 +21,16 @@
 
 #include "cli/cli.h"
 #include "cli/client_common.h"
+#include "proto/frame.h"
 
 enum {
-    APPEND_BATCH_MSGS_MAX = 1024,          /* lines per batch */
-    APPEND_BATCH_BYTES_MAX = 256 * 1024,   /* payload bytes per batch (a longer line goes alone) */
-    APPEND_STEP_WAIT_NS = 10 * 1000 * 1000 /* one wait for room in the pipeline */
+    APPEND_BATCH_MSGS_MAX = 1024,           /* lines per batch */
+    APPEND_BATCH_BYTES_MAX = 256 * 1024,    /* payload bytes per batch (a longer line goes alone) */
+    APPEND_STEP_WAIT_NS = 10 * 1000 * 1000, /* one wait for room in the pipeline */
+    /* Encoded bytes of a message besides its key, payload and headers: client_ts_ns, the key's
+     * and payload's lengths, the header count (docs/protocol.md, "The message set"). */
+    APPEND_MSG_FIXED_BYTES = 8 + 4 + 4 + 4,
+    APPEND_HEADER_FIXED_BYTES = 4 + 4 /* a header's name and value lengths */
 };
 
 /* The state of one run: what was appended, the first error. */
@@ -39,8 +47,11 @@ struct append_run {
     int key_sep;                                    /* --key-sep, or -1 */
     struct strom_header headers[STROM_HEADERS_MAX]; /* --header, for every message */
     uint32_t header_count;
-    struct strom_msg *msgs; /* the batch being filled: APPEND_BATCH_MSGS_MAX */
-    size_t *starts;         /* where each message's key (then payload) starts in bytes */
+    size_t msg_header_bytes; /* encoded bytes of the headers, in every message */
+    size_t frame_bytes_max;  /* the node's largest frame */
+    size_t frame_bytes;      /* encoded bytes of the batch being filled, as a frame */
+    struct strom_msg *msgs;  /* the batch being filled: APPEND_BATCH_MSGS_MAX */
+    size_t *starts;          /* where each message's key (then payload) starts in bytes */
     uint32_t msg_count;
     char *bytes; /* its payload bytes */
     size_t bytes_used;
@@ -100,6 +111,7 @@ static strom_err append_flush(struct append_run *run) {
         err = append_queue(run, run->msgs, run->msg_count);
         run->msg_count = 0;
         run->bytes_used = 0;
+        run->frame_bytes = proto_append_frame_bytes(strlen(run->path), 0);
     }
     return err;
 }
@@ -107,8 +119,11 @@ static strom_err append_flush(struct append_run *run) {
 /* Adds one line to the batch (flushing first when it is full). */
 static strom_err append_line(struct append_run *run, const char *line, size_t len) {
     strom_err err = STROM_OK;
+    /* counts a key's separator too, which is not sent: one byte high at most */
+    size_t msg_bytes = APPEND_MSG_FIXED_BYTES + run->msg_header_bytes + len;
     if (run->msg_count == APPEND_BATCH_MSGS_MAX ||
-        (run->msg_count > 0 && run->bytes_used + len > APPEND_BATCH_BYTES_MAX)) {
+        (run->msg_count > 0 && (run->bytes_used + len > APPEND_BATCH_BYTES_MAX ||
+                                run->frame_bytes + msg_bytes > run->frame_bytes_max))) {
         err = append_flush(run);
         if (err) {
             return err;
@@ -136,6 +151,7 @@ static strom_err append_line(struct append_run *run, const char *line, size_t le
     run->starts[run->msg_count] = run->bytes_used;
     run->msg_count++;
     run->bytes_used += len;
+    run->frame_bytes += msg_bytes;
     return err;
 }
 
@@ -205,11 +221,12 @@ static bool append_option(struct append_run *run, int opt, const char *arg) {
                 STROM_HEADERS_MAX, arg);
         return false;
     }
-    run->headers[run->header_count++] =
-        (struct strom_header){.name = arg,
-                              .name_bytes = (uint32_t)(eq - arg),
-                              .value = eq + 1,
-                              .value_bytes = (uint32_t)strlen(eq + 1)};
+    struct strom_header *h = &run->headers[run->header_count++];
+    *h = (struct strom_header){.name = arg,
+                               .name_bytes = (uint32_t)(eq - arg),
+                               .value = eq + 1,
+                               .value_bytes = (uint32_t)strlen(eq + 1)};
+    run->msg_header_bytes += APPEND_HEADER_FIXED_BYTES + h->name_bytes + h->value_bytes;
     return true;
 }
 
@@ -280,6 +297,10 @@ int cli_append(int argc, char **argv) {
     if (run.c == NULL) {
         return CLI_EXIT_ERROR;
     }
+    struct strom_server_info info;
+    strom_server_info(run.c, &info);
+    run.frame_bytes_max = info.frame_bytes_max;
+    run.frame_bytes = proto_append_frame_bytes(strlen(run.path), 0);
     run.msgs = calloc(APPEND_BATCH_MSGS_MAX, sizeof run.msgs[0]);
     run.starts = calloc(APPEND_BATCH_MSGS_MAX, sizeof run.starts[0]);
     strom_err err = run.msgs == NULL || run.starts == NULL ? STROM_ERR_NO_MEMORY : STROM_OK;

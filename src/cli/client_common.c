@@ -15,8 +15,8 @@ static const char *cli_hint(strom_err err) {
     case STROM_ERR_TIMEOUT:
         return "; the node did not answer in time: check that it is running and not overloaded";
     case STROM_ERR_INVALID_PATH:
-        return "; a path is '/' then segments of [A-Za-z0-9._-] separated by '/', at most 255 "
-               "bytes";
+        return "; a path is '/' then segments of [A-Za-z0-9._-] (not . or ..) separated by '/', "
+               "at most 255 bytes, and not under /sys/ (the node's own)";
     case STROM_ERR_NO_STREAM:
         return "; create it with 'strom create PATH' or list streams with 'strom streams'";
     case STROM_ERR_UNSUPPORTED_VERSION:
@@ -103,7 +103,8 @@ bool cli_check_path(const char *cmd, const char *path) {
     }
     fprintf(stderr,
             "strom %s: '%s' is not a stream path: a path is '/' then segments of "
-            "[A-Za-z0-9._-] separated by '/', at most 255 bytes (for example /air/Dongsi)\n",
+            "[A-Za-z0-9._-] (not . or ..) separated by '/', at most 255 bytes (for example "
+            "/air/Dongsi)\n",
             cmd, path);
     return false;
 }

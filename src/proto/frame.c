@@ -287,12 +287,19 @@ static bool path_byte_ok(char ch) {
            ch == '.' || ch == '_' || ch == '-';
 }
 
+/* True when the segment that ends before path[end] (and starts after a '/') is "." or "..". */
+static bool path_segment_dots(const char *path, size_t end) {
+    return (path[end - 1] == '.' && path[end - 2] == '/') ||
+           (end >= 3 && path[end - 1] == '.' && path[end - 2] == '.' && path[end - 3] == '/');
+}
+
 strom_err proto_path_check(const char *path, size_t len) {
     if (len < 2 || len > PROTO_PATH_BYTES_MAX || path[0] != '/' || path[len - 1] == '/') {
         return STROM_ERR_INVALID_PATH;
     }
-    for (size_t i = 1; i < len; i++) {
-        bool ok = path[i] == '/' ? path[i - 1] != '/' : path_byte_ok(path[i]);
+    for (size_t i = 1; i <= len; i++) {
+        bool ok = i == len || path[i] == '/' ? path[i - 1] != '/' && !path_segment_dots(path, i)
+                                             : path_byte_ok(path[i]);
         if (!ok) {
             return STROM_ERR_INVALID_PATH;
         }

@@ -158,8 +158,9 @@ void proto_msgs_begin(struct proto_msgs_iter *it, const uint8_t *set, size_t len
 /* The next message into *m: STROM_OK, END after the last, PROTOCOL or TOO_LARGE when malformed. */
 strom_err proto_msgs_next(struct proto_msgs_iter *it, struct proto_msg *m);
 
-/* Checks a stream path: starts with '/', segments of [A-Za-z0-9._-] separated by single '/', no
- * trailing '/', at most PROTO_PATH_BYTES_MAX bytes. STROM_OK or INVALID_PATH. */
+/* Checks a stream path: starts with '/', segments of [A-Za-z0-9._-] separated by single '/', none
+ * of them "." or "..", no trailing '/', at most PROTO_PATH_BYTES_MAX bytes (the node's rule,
+ * node/path.h). STROM_OK or INVALID_PATH. */
 strom_err proto_path_check(const char *path, size_t len);
 
 /* The name of a frame type ("append"), "unknown" outside the enum. */

@@ -88,4 +88,22 @@ $STROM streams $S | grep -q 'path:/rt/off ' && fail "auto-create off created /rt
 $STROM create /rt/off $S >/dev/null || fail "create with auto-create off"
 out=$($STROM append /rt/off $S x) || fail "append after create"
 [ "$out" = "strom.append  stream:/rt/off  count:1  first:0  last:0" ] || fail "$out"
+
+# A node with small frames: strom append cuts its batches to the node's frame_bytes_max (from the
+# hello answer), so lines that fit one by one all go in, also with a --header on every message.
+stop_node
+start_node --frame-bytes-max 64K
+long=$(printf 'x%.0s' $(seq 1 100))
+out=$(seq 1 20000 | sed "s/\$/-$long/" | $STROM append /rt/small $S --ack 1 --no-sync) ||
+  fail "append of 20000 lines of 100 bytes to a node with 64 KiB frames: $out"
+[ "$out" = "strom.append  stream:/rt/small  count:20000  first:0  last:19999" ] || fail "$out"
+value=$(printf 'v%.0s' $(seq 1 2000))
+out=$(seq 1 300 | $STROM append /rt/small $S --header "h=$value") ||
+  fail "append with a 2000-byte header to a node with 64 KiB frames: $out"
+[ "$out" = "strom.append  stream:/rt/small  count:300  first:20000  last:20299" ] || fail "$out"
+[ "$($STROM read /rt/small $S | wc -l)" -eq 20300 ] || fail "/rt/small is not whole"
+# The client refuses what the node would ('.' and '..' segments), as a usage error.
+$STROM append /rt/../x $S x 2>"$work/err"
+[ $? -eq 2 ] || fail "a '..' segment is a usage error (2)"
+grep -q 'is not a stream path' "$work/err" || fail "'..' said: $(cat "$work/err")"
 echo "client_roundtrip: ok"

@@ -388,8 +388,10 @@ Test(proto_frame, encode_overflow_and_limits) {
 }
 
 Test(proto_frame, paths) {
-    const char *good[] = {"/a", "/air/Dongsi", "/a.b/c-d/e_f/09", "/sys/cmd"};
-    const char *bad[] = {"", "/", "a", "/a/", "//a", "/a//b", "/a b", "/a/\xc3\xa9", "/a:b"};
+    const char *good[] = {"/a",   "/air/Dongsi", "/a.b/c-d/e_f/09", "/sys/cmd",
+                          "/...", "/a/.b",       "/..a/b.",         "/x/a.."};
+    const char *bad[] = {"",     "/",  "a",   "/a/",    "//a",     "/a//b", "/a b", "/a/\xc3\xa9",
+                         "/a:b", "/.", "/..", "/a/./b", "/a/../b", "/a/.."};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         cr_assert_eq(proto_path_check(good[i], strlen(good[i])), STROM_OK, "%s", good[i]);
     }
