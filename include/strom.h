@@ -32,7 +32,8 @@
  *
  * Errors are strom_err codes (the one enum of strom, base/error.h: 0 is STROM_OK);
  * strom_strerror() gives a short text. Compile with -Iinclude -Isrc of strom's tree and link
- * build/libstrom.a (and -lzstd -llz4 -lsnappy -lz -lm, which the library's other modules need).
+ * build/libstrom.a (and -lzstd -llz4 -lsnappy -lz -luring -lm, which the library's other
+ * modules need).
  */
 #ifndef STROM_H
 #define STROM_H
