@@ -123,7 +123,8 @@ void strom_options_init(struct strom_options *opt);
  * Connects to opt->server (opt NULL: defaults) and says hello; blocks until the node answers,
  * at most connect_timeout_ns (and request_timeout_ns for the answer). *out gets the client.
  * Errors: INVALID_ARGUMENT (bad server string or option), NOT_CONNECTED (refused, unreachable),
- * TIMEOUT, UNSUPPORTED_VERSION, NO_MEMORY, PROTOCOL.
+ * TIMEOUT, UNSUPPORTED_VERSION, NO_MEMORY, PROTOCOL (what answered there is not a strom node),
+ * CLOSED (it closed the connection before answering), LIMIT (the node's connection limit).
  */
 strom_err strom_open(const struct strom_options *opt, strom_client **out);
 

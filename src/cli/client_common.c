@@ -59,6 +59,15 @@ strom_client *cli_client_open(const char *cmd, const char *server) {
                 cmd, opt.server);
         return NULL;
     }
+    if (err == STROM_ERR_PROTOCOL || err == STROM_ERR_CLOSED) {
+        /* something listens there, but it is no strom node (or not its native port) */
+        fprintf(stderr,
+                "strom %s: %s did not answer as a strom node: %s (%s); pass the --server "
+                "HOST:PORT of the node's native protocol (its --listen, 7420 by default; not its "
+                "--kafka port)\n",
+                cmd, opt.server, strom_strerror(err), strom_errname(err));
+        return NULL;
+    }
     if (err) {
         char what[320];
         snprintf(what, sizeof what, "cannot connect to %s", opt.server);

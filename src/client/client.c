@@ -121,9 +121,11 @@ static strom_err client_connect(strom_client *c) {
 }
 
 void client_disconnect(strom_client *c, strom_err why) {
-    (void)why;
     if (c->state == CLIENT_DOWN) {
         return;
+    }
+    if (c->state == CLIENT_HELLO) {
+        c->last_error = why; /* strom_open says why its hello failed */
     }
     uint64_t now = client_now_ns(c);
     io_sock_close(c->io, c->fd);
@@ -314,7 +316,8 @@ static size_t client_parse(strom_client *c) {
             err = proto_frame_decode(c->in + c->in_head, h.frame_bytes, max, &c->arena, &f);
         }
         if (err) {
-            client_disconnect(c, err);
+            /* Bytes that are no strom frame before the hello answer: not a strom node there. */
+            client_disconnect(c, c->state == CLIENT_HELLO ? STROM_ERR_PROTOCOL : err);
             return 0;
         }
         c->in_head += h.frame_bytes;

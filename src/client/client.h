@@ -147,7 +147,7 @@ struct strom_client {
     uint32_t inflight_max;   /* min of ours and the node's */
     uint64_t reconnects;     /* connections made after the first */
     bool reconnects_started; /* the first connection was READY once */
-    strom_err last_error;    /* the last connection-level error from the node */
+    strom_err last_error;    /* why the last hello failed (the node's error, or the break) */
 
     /* Send buffer: out[0] is absolute position out_base; [head, sent) sent and kept for
      * retries, [sent, tail) queued. Owner: client.c (positions), request.c (frames). */

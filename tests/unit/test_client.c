@@ -3,10 +3,17 @@
  * appends with dense offsets, subscriptions in callback and pull mode with credit, reads to the
  * end, and reconnects that retry appends without applying any twice.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fake_node.h"
 #include "strom.h"
@@ -320,4 +327,50 @@ Test(client, gives_up_when_the_node_is_gone) {
     cr_assert_eq(strom_open(&o, &c), STROM_ERR_INVALID_ARGUMENT);
     o.server = server;
     cr_assert_eq(strom_open(&o, &c), STROM_ERR_NOT_CONNECTED);
+}
+
+/* A server on 127.0.0.1 that is no strom node: it accepts one connection, sends banner (NULL:
+ * nothing), reads what comes and closes once it has some bytes (banner NULL) or at the client's
+ * end (banner set). Returns its pid; *port gets its port. */
+static pid_t not_a_node_start(const char *banner, uint16_t *port) {
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0 &&
+              getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(lfd);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = accept(lfd, NULL, NULL);
+    if (banner != NULL && write(fd, banner, strlen(banner)) < 0) {
+        _exit(1);
+    }
+    char buf[256];
+    while (read(fd, buf, sizeof buf) > 0 && banner != NULL) {
+    }
+    _exit(0);
+}
+
+/* strom_open says what answered when it is not a strom node (strom's CLI turns this into "pass
+ * the node's native port"), instead of NOT_CONNECTED as if nothing listened there. */
+Test(client, open_says_when_no_strom_node_answers) {
+    const char *banners[] = {"SSH-2.0-OpenSSH_9.6\r\n", NULL};
+    const strom_err want[] = {STROM_ERR_PROTOCOL, STROM_ERR_CLOSED};
+    for (int i = 0; i < 2; i++) {
+        uint16_t port = 0;
+        pid_t pid = not_a_node_start(banners[i], &port);
+        snprintf(server, sizeof server, "127.0.0.1:%u", port);
+        struct strom_options o;
+        strom_options_init(&o);
+        o.server = server;
+        strom_client *c = NULL;
+        cr_assert_eq(strom_open(&o, &c), want[i], "banner %d", i);
+        cr_assert_null(c);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
 }
