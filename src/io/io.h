@@ -198,7 +198,9 @@ struct io_vtable {
     strom_err (*event_close)(struct io *io, int fd);
 
     /* --- Processes and signals --------------------------------------------------------------- */
-    /* Forks; *pid_out is 0 in the child and the child's id in the parent. */
+    /* Forks; *pid_out is 0 in the child and the child's id in the parent. The child keeps the
+     * parent's signal handlers and starts with every caught-signal flag clear; a signal sent to it
+     * right after the fork is not lost. */
     strom_err (*proc_fork)(struct io *io, int32_t *pid_out);
     /* Collects one ended child without waiting: OK with *exit_out filled, AGAIN when children
      * run but none has ended, NOT_FOUND when there are no children. */

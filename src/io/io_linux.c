@@ -793,11 +793,34 @@ static bool linux_signal_take(struct io *io, enum io_signal sig) {
     return caught;
 }
 
+/* The signals are blocked across the fork so that the child starts with clear flags (those it
+ * inherits are its parent's) and still sees a signal sent to it at once: that one waits, blocked,
+ * until the flags are clear, then the inherited handler sets the child's flag. (A supervisor
+ * that stops right after starting a child sent its SIGTERM before the child cleared its flags,
+ * and the child ran on until it was killed.) */
 static strom_err linux_proc_fork(struct io *io, int32_t *pid_out) {
     (void)io;
+    sigset_t all;
+    sigset_t old;
+    sigemptyset(&all);
+    for (int i = 0; i < IO_SIGNAL_COUNT_; i++) {
+        if (i != IO_SIGNAL_KILL) {
+            sigaddset(&all, signal_numbers[i]);
+        }
+    }
+    int blocked = sigprocmask(SIG_BLOCK, &all, &old);
+    strom_assert(blocked == 0); /* fails only for a bad argument */
     pid_t pid = fork();
+    int fork_errno = errno;
+    if (pid == 0) {
+        for (int i = 0; i < IO_SIGNAL_COUNT_; i++) {
+            signal_caught[i] = 0;
+        }
+    }
+    int restored = sigprocmask(SIG_SETMASK, &old, NULL);
+    strom_assert(restored == 0);
     if (pid < 0) {
-        return strom_err_from_errno(errno);
+        return strom_err_from_errno(fork_errno);
     }
     *pid_out = (int32_t)pid;
     return STROM_OK;

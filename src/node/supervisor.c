@@ -63,7 +63,8 @@ static void child_run(struct supervisor *s, const struct node_child *ch) {
         io_proc_exit(io, 1); /* the supervisor is gone already */
     }
     io_signal_default(io, IO_SIGNAL_CHLD);
-    io_signal_default(io, IO_SIGNAL_TERM);
+    /* The child starts with clear flags and the supervisor's handler (io_proc_fork): a SIGTERM
+     * the supervisor sent already is kept, not cleared (it stops at once, right after start). */
     io_signal_catch(io, IO_SIGNAL_TERM);
     /* Ctrl-C reaches the whole process group; the supervisor orders the stop. */
     io_signal_ignore(io, IO_SIGNAL_INT);

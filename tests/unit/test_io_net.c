@@ -232,6 +232,41 @@ Test(io_net, a_caught_signal_sets_a_flag_once) {
     cr_assert_eq(io_signal_default(&io, IO_SIGNAL_TERM), STROM_OK);
 }
 
+/* A forked child starts with clear flags: a signal its parent caught and has not taken yet is the
+ * parent's (a supervisor's SIGTERM that came while it forked a child made that child stop, and the
+ * supervisor's child setup cleared the flags, losing its own SIGTERM sent right after). */
+Test(io_net, a_child_starts_with_clear_signal_flags) {
+    cr_assert_eq(io_signal_catch(&io, IO_SIGNAL_TERM), STROM_OK);
+    cr_assert_eq(io_proc_kill(&io, io_proc_id(&io), IO_SIGNAL_TERM), STROM_OK);
+    int32_t pid = -1;
+    cr_assert_eq(io_proc_fork(&io, &pid), STROM_OK);
+    if (pid == 0) {
+        io_proc_exit(&io, io_signal_take(&io, IO_SIGNAL_TERM) ? 1 : 0);
+    }
+    struct io_exit ex;
+    cr_assert_eq(reap(&ex), STROM_OK);
+    cr_assert(!ex.signalled);
+    cr_assert_eq(ex.code, 0, "the child saw its parent's SIGTERM as its own");
+    cr_assert(io_signal_take(&io, IO_SIGNAL_TERM)); /* the parent's is still there */
+
+    /* A SIGTERM sent at once after the fork reaches the child's flag through the inherited
+     * handler, whenever the child looks. */
+    cr_assert_eq(io_proc_fork(&io, &pid), STROM_OK);
+    if (pid == 0) {
+        bool seen = false;
+        for (int i = 0; i < 100 && !seen; i++) {
+            seen = io_signal_take(&io, IO_SIGNAL_TERM);
+            io_sleep_ns(&io, seen ? 0 : 100000000u);
+        }
+        io_proc_exit(&io, seen ? 0 : 1);
+    }
+    cr_assert_eq(io_proc_kill(&io, pid, IO_SIGNAL_TERM), STROM_OK);
+    cr_assert_eq(reap(&ex), STROM_OK);
+    cr_assert(!ex.signalled);
+    cr_assert_eq(ex.code, 0);
+    cr_assert_eq(io_signal_default(&io, IO_SIGNAL_TERM), STROM_OK);
+}
+
 Test(io_net, a_child_dies_with_its_parent) {
     /* Three generations: this test forks a middle process, which forks a leaf that asks to die
      * with its parent and then reports through an event; the middle exits, the leaf must go. */
