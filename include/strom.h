@@ -17,9 +17,10 @@
  * with the _async calls but must not call a blocking function or strom_close().
  *
  * Which calls block: strom_open (connects, at most connect_timeout_ns per attempt), strom_append,
- * strom_create, strom_list, strom_stat, strom_read, strom_drain, strom_sub_next (up to its
- * timeout) and strom_step (up to its timeout). Every blocking call is bounded by the client's
- * request_timeout_ns. The _async calls, strom_fd, strom_events, strom_timeout_ns and
+ * strom_create, strom_list, strom_stat, strom_ping, strom_read, strom_drain, strom_sub_next (up
+ * to its timeout) and strom_step (up to its timeout). Every blocking call is bounded by the
+ * client's request_timeout_ns. The _async calls, strom_subscribe, strom_sub_close,
+ * strom_close, strom_fd, strom_events, strom_timeout_ns, strom_inflight, strom_server_info and
  * strom_strerror never block.
  *
  * Reconnect and retries. When the connection breaks (a gateway restarted, a network error), the

@@ -243,9 +243,13 @@ static int append_report(const struct append_run *run, strom_err err) {
         printf("strom.append  stream:%s  count:0  first:\"\"  last:\"\"\n", run->path);
     }
     if (err) {
-        char what[128];
-        snprintf(what, sizeof what, "append to %s failed after %llu line(s) read", run->path,
-                 (unsigned long long)run->line_no);
+        char what[STROM_PATH_BYTES_MAX + 64];
+        if (run->line_no > 0) {
+            snprintf(what, sizeof what, "append to %s failed after %llu line(s) read", run->path,
+                     (unsigned long long)run->line_no);
+        } else {
+            snprintf(what, sizeof what, "append to %s failed", run->path); /* MESSAGE arguments */
+        }
         cli_report("append", what, err);
         return CLI_EXIT_ERROR;
     }

@@ -333,6 +333,9 @@ static void verify_all(struct dump *d) {
     }
 }
 
+/* What to do when FILE is no store: where a node keeps its store files. */
+#define DUMP_WHERE "; a node's store files are DATA/commit-N/strom.store (DATA: its --data)"
+
 /* Opens FILE and reads its header. Returns 0, or the exit code. */
 static int dump_open(struct dump *d, const char *path) {
     io_linux_init(&d->io);
@@ -342,7 +345,7 @@ static int dump_open(struct dump *d, const char *path) {
         err = io_file_size(&d->io, d->fd, &d->size);
     }
     if (err) {
-        fprintf(stderr, "strom dump: %s: %s\n", path, strom_strerror(err));
+        fprintf(stderr, "strom dump: %s: %s%s\n", path, strom_strerror(err), DUMP_WHERE);
         return 1;
     }
     struct store_rec_header h;
@@ -352,7 +355,8 @@ static int dump_open(struct dump *d, const char *path) {
         h.body_bytes != STORE_HEAD_BODY_BYTES ||
         crc32c(0, p + STORE_HEADER_BYTES, STORE_HEAD_BODY_BYTES) != h.body_crc ||
         store_file_head_decode(p + STORE_HEADER_BYTES, STORE_HEAD_BODY_BYTES, &fh) != STROM_OK) {
-        fprintf(stderr, "strom dump: %s: not a store file, or its header at 0 is damaged\n", path);
+        fprintf(stderr, "strom dump: %s: not a store file, or its header at 0 is damaged%s\n", path,
+                DUMP_WHERE);
         return 1;
     }
     d->file_id = fh.file_id;

@@ -85,6 +85,12 @@ $STROM append /rt/off $S x 2>"$work/err"
 grep -q "NO_STREAM" "$work/err" && grep -q "strom create" "$work/err" ||
   fail "auto-create off said: $(cat "$work/err")"
 $STROM streams $S | grep -q 'path:/rt/off ' && fail "auto-create off created /rt/off"
+# A refused append of MESSAGE arguments names the whole path (255 bytes) and counts no lines.
+long="/rt/$(printf 'p%.0s' $(seq 1 251))"
+$STROM append "$long" $S x 2>"$work/err"
+[ $? -eq 1 ] || fail "an append to a new 255-byte path with auto-create off is exit 1"
+grep -q "append to $long failed: no such stream (NO_STREAM); create it" "$work/err" ||
+  fail "the long path's error said: $(cat "$work/err")"
 $STROM create /rt/off $S >/dev/null || fail "create with auto-create off"
 out=$($STROM append /rt/off $S x) || fail "append after create"
 [ "$out" = "strom.append  stream:/rt/off  count:1  first:0  last:0" ] || fail "$out"

@@ -35,6 +35,11 @@ grep -q "^store.bad  pos:$pos " "$dir/bad.txt" || { echo "no store.bad line at $
 # Not a store file, and usage errors.
 head -c 10000 /dev/urandom >"$dir/junk"
 if "$strom" dump "$dir/junk" 2>/dev/null; then echo "dump accepted junk"; exit 1; fi
+# A directory or a missing file: the error says where a node keeps its store files.
+for bad in "$dir" "$dir/missing"; do
+  "$strom" dump "$bad" 2>"$dir/err" && { echo "dump accepted $bad"; exit 1; }
+  grep -q 'commit-N/strom.store' "$dir/err" || { echo "dump $bad said: $(cat "$dir/err")"; exit 1; }
+done
 set +e
 "$strom" dump >/dev/null 2>&1; [ $? -eq 2 ] || { echo "usage error is not exit 2"; exit 1; }
 set -e
