@@ -283,6 +283,12 @@ struct io_vtable {
      * reads it from the disk. A hint: pages still dirty or being written stay. Errors:
      * INVALID_ARGUMENT. */
     strom_err (*file_cache_drop)(struct io *io, int fd, uint64_t off, uint64_t len);
+
+    /* --- Processes, placement (appended by the node) -------------------------------------------
+     * Runs the calling process on CPU cpu only, from now on (Linux: sched_setaffinity; the node's
+     * --pin-cpu). Errors: INVALID_ARGUMENT (no such CPU, or not one this process may use),
+     * UNSUPPORTED (NULL in the table means the same). */
+    strom_err (*proc_set_cpu)(struct io *io, uint32_t cpu);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -500,6 +506,9 @@ static inline strom_err io_file_writeback(struct io *io, int fd, uint64_t off, u
 }
 static inline strom_err io_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
     return io->vt->file_cache_drop(io, fd, off, len);
+}
+static inline strom_err io_proc_set_cpu(struct io *io, uint32_t cpu) {
+    return io->vt->proc_set_cpu != NULL ? io->vt->proc_set_cpu(io, cpu) : STROM_ERR_UNSUPPORTED;
 }
 
 #endif

@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -860,6 +861,17 @@ static void linux_proc_exit(struct io *io, int code) {
     _exit(code);
 }
 
+static strom_err linux_proc_set_cpu(struct io *io, uint32_t cpu) {
+    (void)io;
+    if (cpu >= CPU_SETSIZE) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? STROM_OK : STROM_ERR_INVALID_ARGUMENT;
+}
+
 static int32_t linux_proc_id(struct io *io) {
     (void)io;
     return (int32_t)getpid();
@@ -1023,6 +1035,7 @@ static const struct io_vtable linux_vtable = {
     .file_datasync_notify = linux_file_datasync_notify,
     .file_writeback = linux_file_writeback,
     .file_cache_drop = linux_file_cache_drop,
+    .proc_set_cpu = linux_proc_set_cpu,
 };
 
 void io_linux_init(struct io *io) {

@@ -60,6 +60,7 @@ static const struct option options[] = {
     {"log-bytes", OPT_BYTES, F(log_bytes), 1 * MiB, 1024 * MiB},
     {"request-bytes", OPT_BYTES, F(request_bytes), 1 * MiB, 1024 * MiB},
     {"stop-timeout-ms", OPT_U64, F(stop_timeout_ms), 100, 600000},
+    {"pin-cpu", OPT_U32, F(pin_cpu), 0, NODE_PIN_CPU_MAX},
 };
 enum { option_count = sizeof options / sizeof options[0] };
 
@@ -71,7 +72,7 @@ const char node_config_usage[] =
     "                  [--paths-bytes N] [--frame-bytes-max N] [--connections-max N]\n"
     "                  [--inflight-max N] [--reads-max N] [--gateway-reads-max N]\n"
     "                  [--log-bytes N] [--request-bytes N] [--checkpoint-bytes N]\n"
-    "                  [--name NAME] [--stop-timeout-ms MS]\n"
+    "                  [--name NAME] [--stop-timeout-ms MS] [--pin-cpu N]\n"
     "Runs a node until SIGTERM or SIGINT. docs/node.md describes every option.\n";
 
 void node_config_defaults(struct node_config *c) {
@@ -101,6 +102,7 @@ void node_config_defaults(struct node_config *c) {
     c->log_bytes = 256 * MiB;
     c->request_bytes = 128 * MiB;
     c->stop_timeout_ms = 5000;
+    c->pin_cpu = NODE_PIN_CPU_OFF;
 }
 
 static strom_err fail(char *msg, size_t msg_bytes, const char *fmt, ...) {

@@ -65,7 +65,13 @@ struct node_config {
     uint64_t log_bytes;                /* --log-bytes: node log ring, default 256 MiB */
     uint64_t request_bytes;            /* --request-bytes: each request ring, default 128 MiB */
     uint64_t stop_timeout_ms;          /* --stop-timeout-ms, default 5000 */
+    uint32_t pin_cpu; /* --pin-cpu N: the sequencer and the gateways run on CPU N only, so that
+                         their wake-ups of each other stay on one CPU (docs/node.md, "Latency",
+                         session 7); default NODE_PIN_CPU_OFF */
 };
+
+#define NODE_PIN_CPU_OFF UINT32_MAX
+#define NODE_PIN_CPU_MAX 1023u /* the highest CPU number --pin-cpu takes */
 
 /* Fills c with the defaults. */
 void node_config_defaults(struct node_config *c);

@@ -462,6 +462,13 @@ static void sim_proc_exit_call(struct io *io, int code) {
     sim_proc_end(p->world, p, false, code);
 }
 
+/* One simulated machine runs every process in turn: nothing to place. */
+static strom_err sim_proc_set_cpu(struct io *io, uint32_t cpu) {
+    (void)io;
+    (void)cpu;
+    return STROM_OK;
+}
+
 static int32_t sim_proc_id(struct io *io) {
     return proc_of(io)->pid;
 }
@@ -625,6 +632,7 @@ static const struct io_vtable sim_vtable = {
     .file_datasync_notify = io_sync_notify_unsupported,
     .file_writeback = sim_file_writeback,
     .file_cache_drop = sim_file_cache_drop,
+    .proc_set_cpu = sim_proc_set_cpu,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

@@ -116,6 +116,32 @@ start
 "$STROM" read /stop/a $S | cmp -s - <(seq 1 20000) || fail "the messages differ after the stop"
 stop TERM
 
+# The same under fsync always, where ack-1 groups nobody waits for are synced lazily (1 ms after
+# their first batch): a stop right after the appends still finds them all.
+start
+out=$(seq 1 20000 | "$STROM" append /stop/b $S --ack 1 --no-sync) || fail "append: $out"
+stop TERM
+start
+[ "$("$STROM" read /stop/b $S | wc -l)" -eq 20000 ] ||
+  fail "fsync always: after a SIGTERM only $("$STROM" read /stop/b $S | wc -l) of 20000 are there"
+stop TERM
+
+# --pin-cpu N puts the sequencer and the gateway on CPU N only; the commit stays free.
+start --pin-cpu 0
+cpus_of() { taskset -pc "$1" | sed 's/.*: //'; }
+for role in sequencer gateway commit; do
+  pid=$(grep "^strom.node.child .*child:$role .*event:started" "$work/log" | tail -n 1 |
+    sed -n 's/.*child_pid:\([0-9]*\).*/\1/p')
+  got=$(cpus_of "$pid")
+  if [ "$role" = commit ]; then
+    [ "$got" = "$(cpus_of "$node_pid")" ] || fail "the commit runs on $got, the node on $(cpus_of "$node_pid")"
+  else
+    [ "$got" = 0 ] || fail "--pin-cpu 0: the $role runs on $got"
+  fi
+done
+stop TERM
+echo "--pin-cpu 0: the sequencer and the gateway on CPU 0, the commit where the node runs"
+
 # The same under load: a SIGTERM while a producer appends at ack 1 stops the node within 5 s, and
 # every message acknowledged before is there after a start.
 start --fsync interval --fsync-us 10000000 --fsync-bytes 1G

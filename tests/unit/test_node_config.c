@@ -1,5 +1,6 @@
 /* test_node_config.c: `strom node` configuration: defaults, flags, the ssim file, checks. */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,4 +136,28 @@ Test(node_config, endpoints) {
     cr_assert_eq(node_endpoint_parse(":80", false, &e), STROM_ERR_INVALID_ARGUMENT);
     cr_assert_eq(node_endpoint_parse("h:", false, &e), STROM_ERR_INVALID_ARGUMENT);
     cr_assert_eq(node_endpoint_parse("h:-1", false, &e), STROM_ERR_INVALID_ARGUMENT);
+}
+
+/* --pin-cpu (docs/node.md, "Latency", session 7): off unless given, a CPU number in range. */
+Test(node_config, pin_cpu_is_off_unless_given) {
+    cr_assert_eq(c.pin_cpu, NODE_PIN_CPU_OFF);
+    const char *ok[] = {"node", "--pin-cpu", "1"};
+    cr_assert_eq(args(3, ok), STROM_OK, "%s", msg);
+    cr_assert_eq(c.pin_cpu, 1);
+    const char *bad[] = {"node", "--pin-cpu", "1024"};
+    cr_assert_eq(args(3, bad), STROM_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(msg, "--pin-cpu") != NULL, "%s", msg);
+}
+
+/* The Linux io places the calling process (each test runs in a process of its own). */
+Test(node_config, the_linux_io_pins_the_calling_process) {
+    cr_assert_eq(io_proc_set_cpu(&io, 0), STROM_OK);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    cr_assert_eq(CPU_COUNT(&set), 1);
+    cr_assert(CPU_ISSET(0, &set));
+    cr_assert_eq(io_proc_set_cpu(&io, NODE_PIN_CPU_MAX), STROM_ERR_INVALID_ARGUMENT,
+                 "no machine here has 1,024 CPUs");
+    cr_assert_eq(io_proc_set_cpu(&io, 1u << 20), STROM_ERR_INVALID_ARGUMENT);
 }
