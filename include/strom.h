@@ -106,7 +106,7 @@ struct strom_msg {
 struct strom_options {
     const char *server;          /* "HOST:PORT"; STROM_DEFAULT_SERVER; host numeric or localhost */
     const char *client_name;     /* for the node's logs; "libstrom" */
-    uint64_t connect_timeout_ns; /* one connection attempt; 2 s */
+    uint64_t connect_timeout_ns; /* one connection attempt, and then its hello answer; 2 s */
     uint64_t request_timeout_ns; /* bound of every blocking call; 60 s */
     uint64_t reconnect_timeout_ns; /* how long to keep trying after a break; 30 s; 0: never */
     uint64_t producer_id;  /* 0: a random id (idempotent appends); set one to resume a producer */
@@ -121,8 +121,9 @@ struct strom_options {
 void strom_options_init(struct strom_options *opt);
 
 /*
- * Connects to opt->server (opt NULL: defaults) and says hello; blocks until the node answers,
- * at most connect_timeout_ns (and request_timeout_ns for the answer). *out gets the client.
+ * Connects to opt->server (opt NULL: defaults) and says hello; blocks until the node answers:
+ * at most connect_timeout_ns for the connection, and connect_timeout_ns again for the hello
+ * answer (TIMEOUT when a listener accepts and does not answer). *out gets the client.
  * Errors: INVALID_ARGUMENT (bad server string or option), NOT_CONNECTED (refused, unreachable),
  * TIMEOUT, UNSUPPORTED_VERSION, NO_MEMORY, PROTOCOL (what answered there is not a strom node),
  * CLOSED (it closed the connection before answering), LIMIT (the node's connection limit).
@@ -136,8 +137,8 @@ void strom_close(strom_client *c);
 int strom_fd(const strom_client *c);
 /* The poll events to wait for on strom_fd(): POLLIN, plus POLLOUT while data waits to be sent. */
 short strom_events(const strom_client *c);
-/* Nanoseconds until the client needs strom_step() even without I/O (a reconnect back-off);
- * UINT64_MAX when it does not. */
+/* Nanoseconds until the client needs strom_step() even without I/O (a reconnect back-off, or
+ * the end of a hello's connect_timeout_ns); UINT64_MAX when it does not. */
 uint64_t strom_timeout_ns(const strom_client *c);
 
 /*

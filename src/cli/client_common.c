@@ -68,6 +68,15 @@ strom_client *cli_client_open(const char *cmd, const char *server) {
                 cmd, opt.server, strom_strerror(err), strom_errname(err));
         return NULL;
     }
+    if (err == STROM_ERR_TIMEOUT) {
+        /* the connection or the hello answer took longer than connect_timeout_ns */
+        fprintf(stderr,
+                "strom %s: no strom node answered at %s in %llu ms: %s (%s); check that a node "
+                "runs there and is not overloaded, and that --server names its native port\n",
+                cmd, opt.server, (unsigned long long)(opt.connect_timeout_ns / 1000000),
+                strom_strerror(err), strom_errname(err));
+        return NULL;
+    }
     if (err) {
         char what[320];
         snprintf(what, sizeof what, "cannot connect to %s", opt.server);

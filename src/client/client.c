@@ -378,6 +378,13 @@ static strom_err client_step_down(strom_client *c, uint64_t now, uint64_t timeou
     return STROM_OK;
 }
 
+/* Nanoseconds left for the hello answer (state HELLO); 0 when the time is over. */
+static uint64_t client_hello_left_ns(const strom_client *c, uint64_t now) {
+    strom_assert(c->state == CLIENT_HELLO);
+    uint64_t waited = now - c->hello_since_ns;
+    return waited >= c->opt.connect_timeout_ns ? 0 : c->opt.connect_timeout_ns - waited;
+}
+
 strom_err strom_step(strom_client *c, uint64_t timeout_ns) {
     uint64_t now = client_now_ns(c);
     if (c->state == CLIENT_DOWN) {
@@ -388,9 +395,15 @@ strom_err strom_step(strom_client *c, uint64_t timeout_ns) {
         timeout_ns = 0; /* connected: handle the hello without waiting long */
         now = client_now_ns(c);
     }
-    if (c->state == CLIENT_HELLO && now - c->hello_since_ns > c->opt.connect_timeout_ns) {
-        client_disconnect(c, STROM_ERR_TIMEOUT);
-        return STROM_OK;
+    if (c->state == CLIENT_HELLO) {
+        /* The hello answer must come within connect_timeout_ns: a listener that accepts and
+         * stays silent is no node, and must not hold the caller for the request timeout. */
+        uint64_t left = client_hello_left_ns(c, now);
+        if (left == 0) {
+            client_disconnect(c, STROM_ERR_TIMEOUT);
+            return STROM_OK;
+        }
+        timeout_ns = timeout_ns < left ? timeout_ns : left;
     }
     if (c->state == CLIENT_READY) {
         sub_resume(c);
@@ -449,10 +462,13 @@ short strom_events(const strom_client *c) {
 }
 
 uint64_t strom_timeout_ns(const strom_client *c) {
+    uint64_t now = io_clock_monotonic_ns(c->io);
+    if (c->state == CLIENT_HELLO) {
+        return client_hello_left_ns(c, now); /* strom_step ends a hello that takes too long */
+    }
     if (c->state != CLIENT_DOWN || c->given_up) {
         return UINT64_MAX;
     }
-    uint64_t now = io_clock_monotonic_ns(c->io);
     return c->next_attempt_ns > now ? c->next_attempt_ns - now : 0;
 }
 
@@ -470,15 +486,13 @@ static strom_err client_first_connect(strom_client *c) {
     if (err) {
         return err;
     }
-    uint64_t deadline = client_now_ns(c) + c->opt.connect_timeout_ns + c->opt.request_timeout_ns;
-    while (c->state == CLIENT_HELLO && client_now_ns(c) < deadline) {
-        strom_step(c, deadline - client_now_ns(c));
+    /* Each step waits at most until the hello's time is over, and the step after that ends the
+     * hello with TIMEOUT: the loop ends within connect_timeout_ns of the connection. */
+    while (c->state == CLIENT_HELLO) {
+        strom_step(c, c->opt.connect_timeout_ns);
     }
     if (c->state == CLIENT_READY) {
         return STROM_OK;
-    }
-    if (c->state == CLIENT_HELLO) {
-        return STROM_ERR_TIMEOUT;
     }
     return c->last_error != STROM_OK ? c->last_error : STROM_ERR_NOT_CONNECTED;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fake_node.h"
+#include "io/io.h"
 #include "strom.h"
 
 static pid_t node_pid;
@@ -373,4 +374,69 @@ Test(client, open_says_when_no_strom_node_answers) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }
+}
+
+/* A listener on 127.0.0.1 that accepts one connection and never writes: it reads until the
+ * client closes (at most 30 s, alarm). Returns its pid; *port gets its port. */
+static pid_t silent_listener_start(uint16_t *port) {
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0 &&
+              getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(lfd);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(30);
+    int fd = accept(lfd, NULL, NULL);
+    char buf[256];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    _exit(0);
+}
+
+/* The Linux io with fd_wait wrapped to record the longest wait asked for. */
+struct waits_io {
+    struct io io; /* first: the client calls through it */
+    struct io_vtable vt;
+    const struct io_vtable *linux_vt;
+    uint64_t wait_max_ns;
+};
+
+static strom_err waits_fd_wait(struct io *io, int fd, uint32_t events, uint64_t timeout_ns,
+                               uint32_t *ready) {
+    struct waits_io *w = (struct waits_io *)io;
+    w->wait_max_ns = timeout_ns > w->wait_max_ns ? timeout_ns : w->wait_max_ns;
+    return w->linux_vt->fd_wait(io, fd, events, timeout_ns, ready);
+}
+
+/* A listener that accepts and never answers: strom_open ends with TIMEOUT after the hello's
+ * connect_timeout_ns, and never waits for the (much longer) request timeout. */
+Test(client, open_gives_up_on_a_silent_listener_after_the_connect_timeout) {
+    struct waits_io w = {0};
+    io_linux_init(&w.io);
+    w.linux_vt = w.io.vt;
+    w.vt = *w.io.vt;
+    w.vt.fd_wait = waits_fd_wait;
+    w.io.vt = &w.vt;
+    uint16_t port = 0;
+    pid_t pid = silent_listener_start(&port);
+    snprintf(server, sizeof server, "127.0.0.1:%u", port);
+    struct strom_options o;
+    strom_options_init(&o);
+    o.server = server;
+    o.connect_timeout_ns = 200000000;
+    o.request_timeout_ns = UINT64_C(5000000000);
+    o.io = &w.io;
+    strom_client *c = NULL;
+    cr_assert_eq(strom_open(&o, &c), STROM_ERR_TIMEOUT);
+    cr_assert_null(c);
+    cr_assert(w.wait_max_ns > 0 && w.wait_max_ns <= o.connect_timeout_ns, "longest wait %lu ns",
+              (unsigned long)w.wait_max_ns);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
 }
