@@ -209,7 +209,9 @@ void strom_read_options_init(struct strom_read_options *ro);
  * With fn, messages are passed to fn from strom_step (callback mode); with fn NULL, the
  * application takes them with strom_sub_next (pull mode). *out gets the handle, which stays valid
  * until strom_sub_close, also after the end. ro NULL: the defaults.
- * Errors: INVALID_PATH, INVALID_ARGUMENT, LIMIT (too many subscriptions), NO_MEMORY.
+ * Errors: INVALID_PATH, INVALID_ARGUMENT, LIMIT (too many subscriptions), NO_MEMORY. A stream
+ * that does not exist ends the subscription with NO_STREAM, also with follow (to wait for it,
+ * subscribe again later, as `strom read --follow` does every 150 ms).
  */
 strom_err strom_subscribe(strom_client *c, const char *path, const struct strom_read_options *ro,
                           strom_sub_fn fn, void *arg, strom_sub **out);

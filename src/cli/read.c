@@ -7,7 +7,7 @@
  *   strom.msg  stream:PATH  offset:N  ts:NS  payload:VALUE
  * with the payload quoted as ssim needs, and before the payload the message's client_ts:NS,
  * key:KEY and header.I:NAME=VALUE fields when it has them (Kafka records do). With --follow it runs
- * until --to, SIGINT or SIGTERM.
+ * until --to, SIGINT or SIGTERM, and waits for a stream that does not exist yet to appear.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -19,7 +19,10 @@
 #include "cli/cli.h"
 #include "cli/client_common.h"
 
-enum { READ_STEP_WAIT_NS = 100 * 1000 * 1000 };
+enum {
+    READ_STEP_WAIT_NS = 100 * 1000 * 1000,
+    READ_ABSENT_RETRY_NS = 150 * 1000 * 1000, /* --follow of a missing stream: asks again */
+};
 
 /* Set by SIGINT and SIGTERM: the only global, as signal handlers can reach nothing else. */
 static volatile sig_atomic_t read_stop_requested;
@@ -195,6 +198,40 @@ static strom_err read_loop(strom_client *c, struct read_run *run, bool follow) {
     return err != STROM_OK ? err : run->err;
 }
 
+/*
+ * Subscribes and steps until the read ends. With --follow, a stream that does not exist yet
+ * (NO_STREAM before any message) is asked for again every READ_ABSENT_RETRY_NS until it exists
+ * (created, or auto-created by a first append) or a signal stops the wait, as a follower of
+ * Kafka or NATS expects; one line on stderr says that it waits.
+ */
+static strom_err read_run(strom_client *c, const struct strom_read_options *ro,
+                          struct read_run *run) {
+    bool said = false;
+    for (;;) {
+        strom_sub *sub = NULL;
+        strom_err err = strom_subscribe(c, run->path, ro, read_on_msg, run, &sub);
+        if (err == STROM_OK) {
+            err = read_loop(c, run, ro->follow);
+        }
+        strom_sub_close(c, sub);
+        bool absent = ro->follow && err == STROM_ERR_NO_STREAM && run->count == 0;
+        if (!absent || read_stop_requested) {
+            return absent ? STROM_OK : err;
+        }
+        if (!said) {
+            fprintf(stderr, "strom read: %s does not exist yet; waiting for it (--follow)\n",
+                    run->path);
+            said = true;
+        }
+        run->ended = false;
+        run->err = STROM_OK;
+        err = strom_step(c, READ_ABSENT_RETRY_NS); /* waits (answers nothing: no request) */
+        if (err) {
+            return err;
+        }
+    }
+}
+
 int cli_read(int argc, char **argv) {
     struct strom_read_options ro;
     strom_read_options_init(&ro);
@@ -211,20 +248,21 @@ int cli_read(int argc, char **argv) {
     struct sigaction sa = {.sa_handler = read_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    strom_sub *sub = NULL;
-    strom_err err = strom_subscribe(c, run.path, &ro, read_on_msg, &run, &sub);
-    if (err == STROM_OK) {
-        err = read_loop(c, &run, ro.follow);
-    }
+    strom_err err = read_run(c, &ro, &run);
     code = CLI_EXIT_OK;
-    if (err) {
+    if (err == STROM_ERR_NO_STREAM && run.count == 0) {
+        fprintf(stderr,
+                "strom read: stream %s does not exist (NO_STREAM); create it with 'strom create "
+                "PATH', list streams with 'strom streams', or pass --follow to wait for it\n",
+                run.path);
+        code = CLI_EXIT_ERROR;
+    } else if (err) {
         char what[300];
         snprintf(what, sizeof what, "read of %s stopped after %llu message(s)", run.path,
                  (unsigned long long)run.count);
         cli_report("read", what, err);
         code = CLI_EXIT_ERROR;
     }
-    strom_sub_close(c, sub);
     strom_close(c);
     free(run.line);
     return code;

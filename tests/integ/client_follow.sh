@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # client_follow.sh: `strom read --follow` delivers what is appended after it started, in order and
-# once, at the sync level and at ack 1; --to ends a follow by itself; SIGTERM ends it with exit 0.
+# once, at the sync level and at ack 1; --to ends a follow by itself; SIGTERM ends it with exit 0;
+# a follow of a stream that does not exist yet waits until an append creates it.
 source "$(dirname "$0")/lib/client.sh"
 
 start_node
@@ -47,4 +48,21 @@ sleep 0.3
 $STROM append /fo/s $S new >/dev/null || fail "append after"
 wait_for 10 lines "$work/tail.out" 1 || fail "the tail follower got nothing"
 [ "$(cat "$work/tail.out")" = "new" ] || fail "the tail follower got: $(cat "$work/tail.out")"
+# A follow of a stream that does not exist yet waits for it (one line on stderr says so) and
+# prints what the first appends bring (they auto-create it); a read without --follow fails at once.
+$STROM read /fo/later $S >/dev/null 2>"$work/absent.err" && fail "a read of a missing stream exited 0"
+grep -q "does not exist.*--follow" "$work/absent.err" || fail "missing stream: $(cat "$work/absent.err")"
+$STROM read /fo/later $S --follow >"$work/later.out" 2>"$work/later.err" &
+later_pid=$!
+bg_pids+=("$later_pid")
+wait_for 10 grep -qs "waiting for it" "$work/later.err" || fail "no wait line: $(cat "$work/later.err")"
+kill -0 "$later_pid" 2>/dev/null || fail "the follow of a missing stream ended: $(cat "$work/later.err")"
+seq 1 5 | $STROM append /fo/later $S >/dev/null || fail "append to /fo/later"
+$STROM append /fo/later $S six >/dev/null || fail "second append to /fo/later"
+wait_for 20 lines "$work/later.out" 6 || fail "the waiting follower has $(wc -l <"$work/later.out")"
+diff "$work/later.out" <(seq 1 5; echo six) >/dev/null || fail "the waiting follower's lines differ"
+[ "$(grep -c "waiting for it" "$work/later.err")" -eq 1 ] || fail "more than one wait line"
+kill -TERM "$later_pid"
+wait_for 10 bash -c "! kill -0 $later_pid 2>/dev/null" || fail "SIGTERM did not end the follow"
+wait "$later_pid" || fail "the waiting follower exited non-zero: $(cat "$work/later.err")"
 echo "client_follow: ok"
