@@ -253,7 +253,8 @@ struct strom_stream_info {
 typedef void (*strom_stream_fn)(void *arg, const struct strom_stream_info *info);
 
 /* Calls fn for every stream whose path starts with prefix (NULL or "": all), in id order
- * (blocks; asks the node page by page). The node's /sys/cmd (id 0) is not listed. */
+ * (blocks; asks the node page by page). The node's /sys/cmd (id 0) is not listed: its figures
+ * are the strom.stat.stream line of strom_stat's text (strom streams prints it first). */
 strom_err strom_list(strom_client *c, const char *prefix, strom_stream_fn fn, void *arg);
 
 /* The node's counters as ssim text into buf (bytes_max bytes, NUL-terminated); *len_out (may be

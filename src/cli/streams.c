@@ -1,6 +1,7 @@
 /*
  * streams.c: the small client subcommands.
- *   strom streams [--server HOST:PORT] [--prefix P]   one strom.stream ssim line per stream
+ *   strom streams [--server HOST:PORT] [--prefix P]   one strom.stream ssim line per stream,
+ *                                                     the node's /sys/cmd first
  *   strom create PATH [--server HOST:PORT]            strom.create  stream:  id:  created:
  *   strom stat [--server HOST:PORT]                   the node's counters as ssim
  */
@@ -63,6 +64,43 @@ static void streams_print(void *arg, const struct strom_stream_info *s) {
     }
 }
 
+/* The node's own streams in text (its stat), as strom.stat.stream lines: the ones list never gives
+ * (/sys/cmd, id 0). Prints those whose path starts with prefix; a node without them prints none. */
+static void streams_print_node_own(const char *text, size_t len, const char *prefix, char *line) {
+    struct strom_ssim_record *rec = malloc(sizeof *rec);
+    if (rec == NULL) {
+        return; /* the list still runs (and says NO_MEMORY if it lacks memory too) */
+    }
+    struct strom_ssim_reader r;
+    strom_ssim_reader_init(&r, text, len);
+    char scratch[STREAM_LINE_BYTES_MAX];
+    size_t prefix_len = strlen(prefix);
+    strom_err err;
+    while ((err = strom_ssim_reader_next(&r, rec, scratch, sizeof scratch, NULL)) !=
+           STROM_ERR_END) {
+        const char *path = NULL;
+        uint32_t path_len = 0;
+        struct strom_stream_info s = {0};
+        if (err != STROM_OK || !strom_ssim_is(rec, "strom.stat.stream") ||
+            strom_ssim_get_str(rec, "path", &path, &path_len, NULL) != STROM_OK ||
+            path_len > STROM_PATH_BYTES_MAX || path_len < prefix_len ||
+            memcmp(path, prefix, prefix_len) != 0 ||
+            strom_ssim_get_u64(rec, "id", &s.stream_id, NULL) != STROM_OK ||
+            strom_ssim_get_u64(rec, "first", &s.first, NULL) != STROM_OK ||
+            strom_ssim_get_u64(rec, "next", &s.next, NULL) != STROM_OK ||
+            strom_ssim_get_u64(rec, "durable", &s.durable, NULL) != STROM_OK ||
+            strom_ssim_get_u64(rec, "bytes", &s.bytes, NULL) != STROM_OK) {
+            continue; /* another line of the stat, or one this strom does not know */
+        }
+        char path_z[STROM_PATH_BYTES_MAX + 1];
+        memcpy(path_z, path, path_len);
+        path_z[path_len] = '\0';
+        s.path = path_z;
+        streams_print(line, &s);
+    }
+    free(rec);
+}
+
 int cli_streams(int argc, char **argv) {
     const char *server = NULL;
     const char *prefix = "";
@@ -75,7 +113,16 @@ int cli_streams(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     char line[STREAM_LINE_BYTES_MAX];
-    strom_err err = strom_list(c, prefix, streams_print, line);
+    /* /sys/cmd first (list starts after its id 0): its figures come with the node's stat. */
+    char *text = malloc(STAT_TEXT_BYTES_MAX);
+    size_t len = 0;
+    strom_err err =
+        text == NULL ? STROM_ERR_NO_MEMORY : strom_stat(c, text, STAT_TEXT_BYTES_MAX, &len);
+    if (err == STROM_OK) {
+        streams_print_node_own(text, len, prefix, line);
+        err = strom_list(c, prefix, streams_print, line);
+    }
+    free(text);
     if (err) {
         cli_report("streams", "listing the streams failed", err);
     }

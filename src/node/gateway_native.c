@@ -248,6 +248,17 @@ static size_t native_stat_text(struct gateway *gw, char *buf, size_t cap) {
     strom_ssim_write_u64(&w, "restarts", h->supervisor.restarts);
     strom_ssim_write_u64(&w, "streams", registry_count(&gw->registry));
     (void)strom_ssim_writer_end(&w);
+    /* /sys/cmd (id 0), which list never gives (after_id 0 starts after it): strom streams
+     * prints this line first, as a stream of the node. */
+    struct proto_stream_info sys = native_list_one(gw, 0);
+    strom_ssim_write_type(&w, "strom.stat.stream");
+    strom_ssim_write_bytes(&w, "path", sys.path, sys.path_len);
+    strom_ssim_write_u64(&w, "id", sys.stream_id);
+    strom_ssim_write_u64(&w, "first", sys.first);
+    strom_ssim_write_u64(&w, "next", sys.next);
+    strom_ssim_write_u64(&w, "durable", sys.durable);
+    strom_ssim_write_u64(&w, "bytes", sys.bytes);
+    (void)strom_ssim_writer_end(&w);
     const struct node_sequencer_counters *s = &h->sequencer;
     strom_ssim_write_type(&w, "strom.stat.sequencer");
     strom_ssim_write_u64(&w, "pid", s->pid);

@@ -36,8 +36,16 @@ $STROM streams $S >"$work/streams" || fail "streams"
 grep -q '^strom.stream  path:/rt/a  id:[0-9]*  first:0  next:5004  durable:5004  bytes:[0-9]*$' \
   "$work/streams" || fail "streams: $(cat "$work/streams")"
 grep -q 'path:/rt/new ' "$work/streams" || fail "streams lacks /rt/new"
+# /sys/cmd (id 0) comes first, with the create records it holds (creates and auto-creates: at
+# least /rt/new's).
+head -n 1 "$work/streams" | grep -q '^strom.stream  path:/sys/cmd  id:0  first:0  next:[1-9][0-9]*  durable:[1-9][0-9]*  bytes:[1-9][0-9]*$' ||
+  fail "streams does not start with /sys/cmd: $(head -n 2 "$work/streams")"
+[ "$(grep -c 'path:/sys/cmd ' "$work/streams")" -eq 1 ] || fail "/sys/cmd listed more than once"
+$STROM streams $S --prefix /sys/ | grep -q '^strom.stream  path:/sys/cmd  id:0 ' ||
+  fail "streams --prefix /sys/ lacks /sys/cmd"
 $STROM streams $S --prefix /rt/n | grep -q 'path:/rt/new ' || fail "streams --prefix"
 $STROM streams $S --prefix /rt/n | grep -q 'path:/rt/a ' && fail "--prefix did not filter"
+$STROM streams $S --prefix /rt/n | grep -q 'path:/sys/cmd ' && fail "--prefix did not filter /sys/cmd"
 $STROM stat $S | grep -q '^strom\.' || fail "stat printed no ssim"
 $STROM read /sys/cmd $S | grep -q '/rt/new' || fail "/sys/cmd lacks the create of /rt/new"
 
