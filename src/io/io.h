@@ -68,8 +68,9 @@ struct io_iov {
  * untouched, until done; io_file_datasync_wait sets done and result. */
 struct io_sync {
     int fd;
-    bool done;        /* the sync finished (result holds its outcome) */
-    strom_err result; /* once done: STROM_OK, or the error file_datasync would have returned */
+    bool done;          /* the sync finished (result holds its outcome) */
+    strom_err result;   /* once done: STROM_OK, or the error file_datasync would have returned */
+    size_t write_bytes; /* io_file_pwrite_start: the bytes the write must write; 0: a sync */
 };
 
 /* The most pieces one io_sock_send takes (IOV_MAX is 1024 on Linux; we stay well below). */
@@ -289,6 +290,17 @@ struct io_vtable {
      * --pin-cpu). Errors: INVALID_ARGUMENT (no such CPU, or not one this process may use),
      * UNSUPPORTED (NULL in the table means the same). */
     strom_err (*proc_set_cpu)(struct io *io, uint32_t cpu);
+
+    /* --- Files, asynchronous writes (appended by the store) ------------------------------------
+     * Starts a write of len bytes of buf at off and returns without waiting (Linux: an io_uring
+     * write, meant for an O_DIRECT descriptor, whose write blocks until the disk has the data).
+     * s tracks it as it does an asynchronous sync (the same ring and limit, IO_SYNCS_MAX in
+     * flight in all): io_file_datasync_wait waits for it and sets done and result, STROM_OK only
+     * when all len bytes were written (a partial write is IO). buf stays untouched and s in place
+     * until done. An implementation may write at once and return s done (io_write_run_now).
+     * Errors (nothing started): LIMIT, NO_MEMORY, IO. */
+    strom_err (*file_pwrite_start)(struct io *io, int fd, const void *buf, size_t len, uint64_t off,
+                                   struct io_sync *s);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -483,6 +495,16 @@ static inline strom_err io_sync_wait_done(struct io *io, struct io_sync *s, uint
     (void)timeout_ns;
     return STROM_OK;
 }
+/* For an implementation without asynchronous writes: file_pwrite_start that writes at once
+ * (file_pwrite) and returns s done. */
+static inline strom_err io_write_run_now(struct io *io, int fd, const void *buf, size_t len,
+                                         uint64_t off, struct io_sync *s) {
+    *s = (struct io_sync){.fd = fd,
+                          .done = true,
+                          .result = io->vt->file_pwrite(io, fd, buf, len, off),
+                          .write_bytes = len};
+    return STROM_OK;
+}
 /* ... and its file_datasync_notify: its syncs never finish later, so nothing to signal. */
 static inline strom_err io_sync_notify_unsupported(struct io *io, int event) {
     (void)io;
@@ -503,6 +525,10 @@ static inline strom_err io_file_datasync_notify(struct io *io, int event) {
 static inline strom_err io_file_writeback(struct io *io, int fd, uint64_t off, uint64_t len,
                                           bool wait) {
     return io->vt->file_writeback(io, fd, off, len, wait);
+}
+static inline strom_err io_file_pwrite_start(struct io *io, int fd, const void *buf, size_t len,
+                                             uint64_t off, struct io_sync *s) {
+    return io->vt->file_pwrite_start(io, fd, buf, len, off, s);
 }
 static inline strom_err io_file_cache_drop(struct io *io, int fd, uint64_t off, uint64_t len) {
     return io->vt->file_cache_drop(io, fd, off, len);

@@ -207,12 +207,42 @@ static strom_err linux_file_datasync_start(struct io *io, int fd, struct io_sync
     return STROM_OK;
 }
 
-/* Marks the sync of every finished completion done. */
+/* Starts a write on the ring (file_pwrite_start), or writes at once without io_uring. */
+static strom_err linux_file_pwrite_start(struct io *io, int fd, const void *buf, size_t len,
+                                         uint64_t off, struct io_sync *s) {
+    struct linux_ctx *x = linux_ctx_get(io);
+    if (x == NULL) {
+        return STROM_ERR_NO_MEMORY;
+    }
+    if (!x->usable) {
+        return io_write_run_now(io, fd, buf, len, off, s);
+    }
+    struct io_uring_sqe *sqe = x->inflight < IO_SYNCS_MAX ? io_uring_get_sqe(&x->ring) : NULL;
+    if (sqe == NULL || len == 0 || len > (size_t)INT32_MAX) {
+        return sqe == NULL ? STROM_ERR_LIMIT : STROM_ERR_INVALID_ARGUMENT;
+    }
+    *s = (struct io_sync){.fd = fd, .write_bytes = len};
+    io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
+    io_uring_sqe_set_data(sqe, s);
+    int rc;
+    do {
+        rc = io_uring_submit(&x->ring);
+    } while (rc == -EINTR);
+    if (rc != 1) {
+        return rc < 0 ? strom_err_from_errno(-rc) : STROM_ERR_IO;
+    }
+    x->inflight++;
+    return STROM_OK;
+}
+
+/* Marks the sync or write of every finished completion done. */
 static void linux_syncs_collect(struct linux_ctx *x) {
     struct io_uring_cqe *cqe = NULL;
     while (io_uring_peek_cqe(&x->ring, &cqe) == 0 && cqe != NULL) {
         struct io_sync *done = io_uring_cqe_get_data(cqe);
-        done->result = cqe->res == 0 ? STROM_OK : strom_err_from_errno(-cqe->res);
+        bool whole = (size_t)cqe->res == done->write_bytes; /* a sync answers 0 */
+        done->result =
+            cqe->res < 0 ? strom_err_from_errno(-cqe->res) : (whole ? STROM_OK : STROM_ERR_IO);
         done->done = true;
         io_uring_cqe_seen(&x->ring, cqe);
         strom_assert(x->inflight > 0);
@@ -1036,6 +1066,7 @@ static const struct io_vtable linux_vtable = {
     .file_writeback = linux_file_writeback,
     .file_cache_drop = linux_file_cache_drop,
     .proc_set_cpu = linux_proc_set_cpu,
+    .file_pwrite_start = linux_file_pwrite_start,
 };
 
 void io_linux_init(struct io *io) {

@@ -737,6 +737,7 @@ static const struct io_vtable memfs_vtable = {
     .file_datasync_notify = io_sync_notify_unsupported,
     .file_writeback = memfs_file_writeback,
     .file_cache_drop = memfs_file_cache_drop,
+    .file_pwrite_start = io_write_run_now, /* at once, by file_pwrite */
 };
 
 /* --- the public side ------------------------------------------------------------------------ */

@@ -166,7 +166,8 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
-    o.size_ahead_bytes = COMMIT_SIZE_AHEAD_BYTES;
+    o.size_ahead_bytes =
+        c->fsync == NODE_FSYNC_ALWAYS ? COMMIT_SIZE_AHEAD_BYTES : COMMIT_SIZE_AHEAD_STREAM_BYTES;
     /* docs/node.md, "Throughput: where the time goes": O_DIRECT where every group waits for its
      * fdatasync anyway, and under the other policies while nobody reads the file; the page
      * cache, recycled, while readers catch up from it (commit_write_mode). */

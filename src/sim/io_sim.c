@@ -633,6 +633,7 @@ static const struct io_vtable sim_vtable = {
     .file_writeback = sim_file_writeback,
     .file_cache_drop = sim_file_cache_drop,
     .proc_set_cpu = sim_proc_set_cpu,
+    .file_pwrite_start = io_write_run_now, /* at once, by file_pwrite */
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

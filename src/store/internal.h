@@ -51,6 +51,10 @@ struct store_log {
     uint8_t *buf;             /* [written - skew, end), aligned to IO_DIRECT_ALIGN */
     int dfd;                  /* O_DIRECT descriptor of the file (log_direct_open); -1: none */
     bool direct;              /* writes go through dfd now (log_set_direct); false without dfd */
+    uint8_t *buf2;            /* with dfd: the other aligned buffer; in flight while write_busy */
+    bool write_busy;          /* an asynchronous O_DIRECT write of buf2 is in flight: the file
+                                 holds [.., written) once it is done */
+    struct io_sync write_op;  /* its io state (stays in place) */
     uint32_t skew;            /* when direct: the bytes of written's partial block, at buf */
     size_t buf_cap;           /* bytes at buf */
     uint64_t writeback_bytes; /* start the write-back of every this many bytes; 0: never */
@@ -61,6 +65,7 @@ struct store_log {
     uint32_t range_crc;       /* crc32c of the bytes appended while range_on */
     uint64_t preads;          /* counters */
     uint64_t pwrites;
+    uint64_t pwrites_async;
     uint64_t syncs;
     uint32_t sync_head;                      /* the oldest sync in flight */
     uint32_t sync_count;                     /* syncs in flight */

@@ -7,7 +7,9 @@
  * file holds them, so that a flush writes whole blocks from written - skew (the partial last block
  * again, zeros after the end); while buffered, skew = 0. dropped_pos <= writeback_pos <= written
  * once a buffered write passed them (both start at the end found at open or at a switch to
- * buffered writes), and both are multiples of LOG_PAGE_BYTES or such a position.
+ * buffered writes), and both are multiples of LOG_PAGE_BYTES or such a position. While write_busy,
+ * the file holds [.., written) only once write_op is done: whatever reads the file, writes it
+ * otherwise or syncs it waits for that first (log_write_wait); buf2 is the kernel's until then.
  * Only this file writes the fields of struct store_log.
  */
 #include <stdlib.h>
@@ -24,6 +26,14 @@ enum { LOG_GATHER_BYTES_MIN = 256 << 10 };
 /* The page the write-back and the cache drops count in; a drop waits until this many bytes more
  * than cache_bytes are behind (one call per step, not per write). */
 enum { LOG_PAGE_BYTES = 4096, LOG_DROP_STEP_BYTES = 4 << 20 };
+
+/* A write buffer of cap bytes, aligned, with a block more for the zeros after the end of an
+ * O_DIRECT write; NULL when there is no memory. */
+static uint8_t *log_buf_alloc(size_t cap) {
+    void *buf = NULL;
+    size_t bytes = (cap + 2 * IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
+    return posix_memalign(&buf, IO_DIRECT_ALIGN, bytes) == 0 ? buf : NULL;
+}
 
 strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_id, bool writable,
                    uint64_t end, size_t buf_cap, uint64_t reserve_bytes) {
@@ -43,16 +53,26 @@ strom_err log_init(struct store_log *log, struct io *io, int fd, uint64_t file_i
     log->dropped_pos = end;
     log->dfd = -1;
     if (writable) {
-        /* Aligned, with a block more for the zeros after the end of an O_DIRECT write. */
-        void *buf = NULL;
-        size_t bytes = (buf_cap + 2 * IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
-        if (posix_memalign(&buf, IO_DIRECT_ALIGN, bytes) != 0) {
-            return STROM_ERR_NO_MEMORY;
-        }
-        log->buf = buf;
+        log->buf = log_buf_alloc(buf_cap);
         log->buf_cap = buf_cap;
     }
-    return STROM_OK;
+    return writable && log->buf == NULL ? STROM_ERR_NO_MEMORY : STROM_OK;
+}
+
+/* Waits for the asynchronous write in flight, if any: the file then holds [.., written). A write
+ * that failed, or whose wait failed, fails the log: what it left in the file is unknown, as after a
+ * failed sync. */
+static strom_err log_write_wait(struct store_log *log) {
+    strom_err err = STROM_OK;
+    while (log->write_busy && err == STROM_OK) {
+        err = io_file_datasync_wait(log->io, &log->write_op, IO_TIMEOUT_INFINITE);
+        if (err == STROM_OK && log->write_op.done) {
+            log->write_busy = false;
+            err = log->write_op.result;
+        }
+    }
+    log->failed |= err != STROM_OK;
+    return err ? STROM_ERR_STORE_FAILED : STROM_OK;
 }
 
 /* Reads the partial block before written into buf until two reads agree (commit.c's resync does
@@ -92,6 +112,7 @@ strom_err log_direct_open(struct store_log *log, const char *path) {
     if (!err) {
         log->dfd = dfd;
         log->direct = true;
+        log->buf2 = log_buf_alloc(log->buf_cap); /* NULL: every O_DIRECT write waits */
     } else if (dfd >= 0) {
         (void)io_file_close(log->io, dfd);
     }
@@ -116,6 +137,11 @@ strom_err log_set_direct(struct store_log *log, bool on) {
 }
 
 void log_free(struct store_log *log) {
+    (void)log_write_wait(log);
+    if (!log->write_busy) {
+        free(log->buf2); /* else the kernel may still read it: kept (a failed wait, for ever) */
+    }
+    log->buf2 = NULL;
     if (log->dfd >= 0) {
         (void)io_file_close(log->io, log->dfd);
         log->dfd = -1;
@@ -232,9 +258,41 @@ static strom_err log_flush_direct(struct store_log *log) {
     return err;
 }
 
+/* The asynchronous form of log_flush_direct, for a full buffer while appending: waits for the
+ * write in flight, starts this one from buf and goes on in buf2, which takes the new partial
+ * block; written moves at once (readers and syncs wait for the write, log_write_wait). Without
+ * buf2, or when the io cannot start it, the write waits. */
+static strom_err log_flush_full(struct store_log *log) {
+    strom_err err = log_write_wait(log);
+    if (err || !log->direct || log->buf2 == NULL || log->end == log->written) {
+        return err ? err : log_flush(log);
+    }
+    size_t len = log->skew + (size_t)(log->end - log->written);
+    size_t padded = (len + IO_DIRECT_ALIGN - 1) / IO_DIRECT_ALIGN * IO_DIRECT_ALIGN;
+    strom_assert(log->end <= log->size_end && padded <= log->buf_cap + IO_DIRECT_ALIGN);
+    memset(log->buf + len, 0, padded - len);
+    err = io_file_pwrite_start(log->io, log->dfd, log->buf, padded, log->written - log->skew,
+                               &log->write_op);
+    if (err) {
+        return log_flush(log); /* nothing started (LIMIT, NO_MEMORY): write and wait */
+    }
+    log->pwrites++;
+    log->pwrites_async++;
+    log->write_busy = true;
+    uint32_t skew = (uint32_t)(log->end % IO_DIRECT_ALIGN);
+    uint8_t *next = log->buf2;
+    memcpy(next, log->buf + (len - skew), skew);
+    log->buf2 = log->buf;
+    log->buf = next;
+    log->skew = skew;
+    log->written = log->end;
+    return STROM_OK;
+}
+
 strom_err log_flush(struct store_log *log) {
+    strom_err wait_err = log_write_wait(log);
     if (log->failed) {
-        return STROM_ERR_STORE_FAILED;
+        return wait_err ? wait_err : STROM_ERR_STORE_FAILED;
     }
     if (log->end == log->written) {
         return STROM_OK;
@@ -280,6 +338,10 @@ static strom_err log_write_gathered(struct store_log *log, const uint8_t *header
                                     size_t head_len, const void *payload, size_t payload_len,
                                     uint64_t span) {
     static const uint8_t zeros[STORE_ALIGN];
+    strom_err err = log_write_wait(log); /* its zeros after the end lie where this one writes */
+    if (err) {
+        return err;
+    }
     struct io_iov iov[5] = {
         {log->buf + log->skew, (size_t)(log->end - log->written)},
         {header, STORE_HEADER_BYTES},
@@ -288,7 +350,7 @@ static strom_err log_write_gathered(struct store_log *log, const uint8_t *header
         {zeros, (size_t)(span - STORE_HEADER_BYTES - head_len - payload_len)},
     };
     log->pwrites++;
-    strom_err err = io_file_pwritev(log->io, log->fd, iov, 5, log->written);
+    err = io_file_pwritev(log->io, log->fd, iov, 5, log->written);
     if (err == STROM_OK) {
         for (int i = 1; i < 5; i++) {
             range_add(log, iov[i].base, iov[i].len);
@@ -330,7 +392,7 @@ strom_err log_append(struct store_log *log, uint8_t type, uint8_t level, const v
     bool gather = log->direct ? span + IO_DIRECT_ALIGN > log->buf_cap
                               : payload_len >= LOG_GATHER_BYTES_MIN || span > log->buf_cap;
     if (!gather && log->skew + log->end - log->written + span > log->buf_cap) {
-        err = log_flush(log);
+        err = log_flush_full(log);
     }
     if (gather) {
         err = log_write_gathered(log, header, head, head_len, payload, payload_len, span);
@@ -444,8 +506,8 @@ strom_err log_sync(struct store_log *log) {
 strom_err log_read(struct store_log *log, uint64_t pos, void *buf, size_t len, size_t *got) {
     uint8_t *out = buf;
     size_t done = 0;
-    strom_err err = STROM_OK;
-    if (pos < log->written) {
+    strom_err err = pos < log->written ? log_write_wait(log) : STROM_OK;
+    if (err == STROM_OK && pos < log->written) {
         size_t want = pos + len <= log->written ? len : (size_t)(log->written - pos);
         log->preads++;
         err = io_file_pread(log->io, log->fd, out, want, pos, &done);
@@ -490,7 +552,8 @@ strom_err log_read_record(struct store_log *log, uint64_t pos, uint32_t span, ui
 strom_err log_cut(struct store_log *log, uint64_t end) {
     strom_assert(log->writable && log->end == log->written && end % STORE_ALIGN == 0);
     strom_assert(!log->direct || end == log->end); /* direct: only a clean close's cut */
-    strom_err err = io_file_truncate(log->io, log->fd, end);
+    strom_err err = log_write_wait(log);
+    err = err ? err : io_file_truncate(log->io, log->fd, end);
     if (err == STROM_OK) {
         log->syncs++;
         err = io_file_datasync(log->io, log->fd);
@@ -529,8 +592,9 @@ void log_reset_end(struct store_log *log, uint64_t end) {
 
 strom_err log_read_file(struct store_log *log, uint64_t pos, void *buf, size_t len, size_t *got) {
     strom_assert(log->end == log->written);
+    strom_err err = log_write_wait(log);
     log->preads++;
-    return io_file_pread(log->io, log->fd, buf, len, pos, got);
+    return err ? err : io_file_pread(log->io, log->fd, buf, len, pos, got);
 }
 
 strom_err log_crc_range(struct store_log *log, uint64_t from, uint64_t to, uint8_t *buf, size_t cap,

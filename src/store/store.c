@@ -777,6 +777,7 @@ void store_get_stats(const struct store *s, struct store_stats *out) {
     out->index_records = s->index_records;
     out->preads = s->log.preads;
     out->pwrites = s->log.pwrites;
+    out->pwrites_async = s->log.pwrites_async;
     out->streams = s->ckpt.stream_count;
     out->streams_loaded = s->table.count;
     out->trie_nodes_loaded = s->trie.nodes;

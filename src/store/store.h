@@ -325,6 +325,8 @@ struct store_stats {
     uint64_t open_first_damage_pos; /* position of the first; 0 if none */
     uint64_t open_ignored_records;  /* valid records replay could not use (see docs) */
     uint64_t open_repaired_indexes; /* index records written again at open */
+    uint64_t pwrites_async;         /* of pwrites: O_DIRECT writes of a full buffer started
+                                       without waiting (the next one waits for it) */
 };
 
 void store_get_stats(const struct store *s, struct store_stats *out);

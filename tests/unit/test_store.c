@@ -645,10 +645,12 @@ static void linux_direct_run(char *dir, bool switching) {
     cr_assert(!switching || switches > 10);
     cr_assert_eq(store_sync(s, NULL), STROM_OK);
     uint64_t durable = store_durable_pos(s);
+    struct store_stats st;
+    store_get_stats(s, &st);
+    cr_assert_gt(st.pwrites_async, 10, "full buffers went out while the next one filled");
     store_discard(s);
     cr_assert_eq(store_open(&io, dir, &o, &s), STROM_OK);
     model_check_all(m, s);
-    struct store_stats st;
     store_get_stats(s, &st);
     cr_assert_geq(st.open_cut_pos, durable);
     for (int i = 0; i < 500; i++) {

@@ -631,6 +631,40 @@ Test(store_faults, failed_fdatasync_is_final) {
 /* Two pipelined syncs where the first fails and the second succeeds (the kernel reports an error
  * to one fsync only): the durable position never moves past the failure, the store fails for
  * good, and after a crash exactly what was synced before is there. */
+/* An O_DIRECT write of a full buffer goes out while the next one fills (log_flush_full); when it
+ * fails, the store fails at the next wait: the sync after it refuses, nothing past the last
+ * sync is called durable, and a crash keeps every synced batch. */
+Test(store_faults, failed_async_write_is_final) {
+    struct fsx x;
+    fsx_init(&x, 61);
+    struct store_options o;
+    model_options(&o);
+    o.direct_writes = true;
+    o.size_ahead_bytes = 64 << 10;
+    struct store *s = open_ok(&x, &o);
+    struct model *m = model_new(3, 2);
+    for (int i = 0; i < 40; i++) {
+        model_append(m, s, (uint32_t)(i % 3), 1, 300);
+    }
+    uint64_t durable = 0;
+    cr_assert_eq(store_sync(s, &durable), STROM_OK);
+    struct model *synced = model_copy(m);
+    struct store_stats st;
+    store_get_stats(s, &st);
+    uint64_t started = st.pwrites_async;
+    io_memfs_fail_pwrite(x.fs, 1);
+    for (int i = 0; i < 200 && st.pwrites_async == started; i++) {
+        model_append(m, s, (uint32_t)(i % 3), 1, 300); /* the append that starts it succeeds */
+        store_get_stats(s, &st);
+    }
+    cr_assert_eq(st.pwrites_async, started + 1, "a full buffer went out without waiting");
+    cr_assert_eq(store_sync(s, NULL), STROM_ERR_STORE_FAILED);
+    cr_assert_eq(store_durable_pos(s), durable);
+    cr_assert_eq(store_sync(s, NULL), STROM_ERR_STORE_FAILED, "final");
+    store_discard(s);
+    crash_then_check(&x, &o, synced, m);
+}
+
 Test(store_faults, failed_pipelined_sync_is_final) {
     struct fsx x;
     struct store_options o;
