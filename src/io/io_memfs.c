@@ -7,6 +7,12 @@
  * successful fdatasync replays the log onto disk; a crash replays only what its mode lets survive
  * and makes the result both images. Space is counted in blocks of the current image.
  *
+ * An asynchronous write (file_pwrite_start) stays in writes, untouched, until its
+ * file_datasync_wait: only then does it read the caller's buffer and change the file (so a caller
+ * that reads, syncs or reuses the buffer before waiting sees the old bytes, and a sync started
+ * before the wait does not cover it). Closing its descriptor (a process that died, a crash)
+ * drops it: it never happened, as a write lost before it reached the disk.
+ *
  * Allocation happens when files grow and when operations are logged: this is test and simulator
  * infrastructure, not a hot path.
  */
@@ -62,8 +68,19 @@ struct memfs_fd {
     uint32_t file; /* index in files */
 };
 
+/* An asynchronous write started and not yet waited for (used: the slot holds one). */
+struct memfs_write {
+    bool used;
+    int fd;
+    const void *buf; /* the caller's, read at the wait */
+    size_t len;
+    uint64_t off;
+    struct io_sync *s;
+};
+
 struct io_memfs {
     struct rng rng;
+    struct memfs_write writes[IO_SYNCS_MAX];
     uint64_t capacity_bytes;
     uint64_t used_blocks;
     uint32_t fail_datasync_count;
@@ -385,6 +402,16 @@ static strom_err memfs_file_open(struct io *io, const char *path, uint32_t flags
     return STROM_OK;
 }
 
+/* Forgets the asynchronous writes through fd (its close): they never reach the file. */
+static void writes_drop(struct io_memfs *fs, int fd) {
+    for (int i = 0; i < IO_SYNCS_MAX; i++) {
+        if (fs->writes[i].used && fs->writes[i].fd == fd) {
+            fs->writes[i].used = false;
+            fs->stats.pwrites_dropped++;
+        }
+    }
+}
+
 static strom_err memfs_file_close(struct io *io, int fd) {
     struct io_memfs *fs = fs_of(io);
     struct memfs_file *f = fd_file(fs, fd, false);
@@ -392,6 +419,7 @@ static strom_err memfs_file_close(struct io *io, int fd) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
     fs->fds[fd - IO_MEMFS_FD_FIRST].used = false;
+    writes_drop(fs, fd);
     strom_assert(f->fd_refs > 0);
     f->fd_refs--;
     if (f->unlinked && f->fd_refs == 0) {
@@ -462,6 +490,48 @@ static strom_err memfs_file_pwritev(struct io *io, int fd, const struct io_iov *
         off += iov[i].len;
     }
     return err;
+}
+
+/* file_pwrite_start: recorded; the write happens at its file_datasync_wait (file comment). */
+static strom_err memfs_file_pwrite_start(struct io *io, int fd, const void *buf, size_t len,
+                                         uint64_t off, struct io_sync *s) {
+    struct io_memfs *fs = fs_of(io);
+    if (fd_file(fs, fd, true) == NULL || len == 0) {
+        return STROM_ERR_INVALID_ARGUMENT;
+    }
+    int slot = 0;
+    while (slot < IO_SYNCS_MAX && fs->writes[slot].used) {
+        slot++;
+    }
+    if (slot == IO_SYNCS_MAX) {
+        return STROM_ERR_LIMIT;
+    }
+    *s = (struct io_sync){.fd = fd, .write_bytes = len};
+    fs->writes[slot] =
+        (struct memfs_write){.used = true, .fd = fd, .buf = buf, .len = len, .off = off, .s = s};
+    fs->stats.pwrites_started++;
+    return STROM_OK;
+}
+
+/* file_datasync_wait: a write started here happens now (file_pwrite, with its faults); a sync
+ * was done when it started; a write a crash dropped fails with IO (nothing of it is in the
+ * file). */
+static strom_err memfs_file_datasync_wait(struct io *io, struct io_sync *s, uint64_t timeout_ns) {
+    struct io_memfs *fs = fs_of(io);
+    for (int i = 0; i < IO_SYNCS_MAX && !s->done; i++) {
+        struct memfs_write w = fs->writes[i];
+        if (w.used && w.s == s) {
+            fs->writes[i].used = false;
+            s->result = memfs_file_pwrite(io, w.fd, w.buf, w.len, w.off);
+            s->done = true;
+        }
+    }
+    if (!s->done) {
+        strom_assert(s->write_bytes > 0); /* a sync is done when it starts */
+        s->result = STROM_ERR_IO;
+        s->done = true;
+    }
+    return io_sync_wait_done(io, s, timeout_ns);
 }
 
 static strom_err memfs_file_datasync(struct io *io, int fd) {
@@ -733,11 +803,11 @@ static const struct io_vtable memfs_vtable = {
     .log_write = memfs_log_write,
     .file_pwritev = memfs_file_pwritev,
     .file_datasync_start = io_sync_run_now, /* at once: the model has no time for it to take */
-    .file_datasync_wait = io_sync_wait_done,
+    .file_datasync_wait = memfs_file_datasync_wait,
     .file_datasync_notify = io_sync_notify_unsupported,
     .file_writeback = memfs_file_writeback,
     .file_cache_drop = memfs_file_cache_drop,
-    .file_pwrite_start = io_write_run_now, /* at once, by file_pwrite */
+    .file_pwrite_start = memfs_file_pwrite_start, /* at its wait (file comment) */
 };
 
 /* --- the public side ------------------------------------------------------------------------ */
@@ -857,6 +927,10 @@ static strom_err file_crash(struct io_memfs *fs, struct memfs_file *f,
 void io_memfs_crash(struct io_memfs *fs, enum io_memfs_crash_mode mode) {
     for (int i = 0; i < IO_MEMFS_FDS_MAX; i++) {
         fs->fds[i].used = false;
+    }
+    for (int i = 0; i < IO_SYNCS_MAX; i++) {
+        fs->stats.pwrites_dropped += fs->writes[i].used; /* lost with the power */
+        fs->writes[i].used = false;
     }
     for (int i = 0; i < IO_MEMFS_FILES_MAX; i++) {
         struct memfs_file *f = &fs->files[i];

@@ -14,7 +14,9 @@
  * the pages are marked clean, so a later fdatasync succeeds without persisting them: they are
  * lost at the next crash), and failed write-back waits (sync_file_range) with the same; failed
  * pwrites (STROM_ERR_IO, nothing written); bit flips in what pread returns (transient) or in both
- * images (persistent).
+ * images (persistent). An asynchronous write (file_pwrite_start) happens only at its
+ * file_datasync_wait, reading the caller's buffer then; a close of its descriptor or a crash
+ * before that drops it.
  *
  * Files and directories are entries of one flat table keyed by path; a path's parent directory
  * must exist ("" for a path without '/'). Creating, renaming and unlinking are durable at once.
@@ -66,6 +68,8 @@ struct io_memfs_stats {
     uint64_t writeback_waits;  /* file_writeback with wait */
     uint64_t cache_drops;      /* file_cache_drop */
     uint64_t cache_drop_end;   /* the highest off + len of a file_cache_drop (any file) */
+    uint64_t pwrites_started;  /* file_pwrite_start (each also counts in pwrites at its wait) */
+    uint64_t pwrites_dropped;  /* of those: dropped unwaited by a close or a crash */
 };
 
 struct io_memfs;

@@ -166,6 +166,7 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.batch_bytes_max = c->frame_bytes_max + 4096; /* a node log entry holds at most a frame */
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
+    o.write_buffer_bytes = (uint32_t)c->write_buffer_bytes;
     o.size_ahead_bytes =
         c->fsync == NODE_FSYNC_ALWAYS ? COMMIT_SIZE_AHEAD_BYTES : COMMIT_SIZE_AHEAD_STREAM_BYTES;
     /* docs/node.md, "Throughput: where the time goes": O_DIRECT where every group waits for its

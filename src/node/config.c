@@ -47,6 +47,7 @@ static const struct option options[] = {
     {"fsync-us", OPT_U64, F(fsync_us), 1, 10000000},
     {"fsync-bytes", OPT_BYTES, F(fsync_bytes), 4096, 1024 * MiB},
     {"checkpoint-bytes", OPT_BYTES, F(checkpoint_bytes), 64 * 1024, 1024 * MiB},
+    {"write-buffer-bytes", OPT_BYTES, F(write_buffer_bytes), 8 * 1024, 64 * MiB},
     {"auto-create", OPT_BOOL, F(auto_create), 0, 0},
     {"idempotence-window", OPT_U32, F(idempotence_window), 1, 16},
     {"producers-max", OPT_U32, F(producers_max), 1, 1u << 24},
@@ -72,6 +73,7 @@ const char node_config_usage[] =
     "                  [--paths-bytes N] [--frame-bytes-max N] [--connections-max N]\n"
     "                  [--inflight-max N] [--reads-max N] [--gateway-reads-max N]\n"
     "                  [--log-bytes N] [--request-bytes N] [--checkpoint-bytes N]\n"
+    "                  [--write-buffer-bytes N]\n"
     "                  [--name NAME] [--stop-timeout-ms MS] [--pin-cpu N]\n"
     "Runs a node until SIGTERM or SIGINT. docs/node.md describes every option.\n";
 
@@ -89,6 +91,7 @@ void node_config_defaults(struct node_config *c) {
     c->fsync_us = 1000;
     c->fsync_bytes = 1 * MiB;
     c->checkpoint_bytes = 8 * MiB;
+    c->write_buffer_bytes = 1 * MiB; /* the store's STORE_WRITE_BUFFER_BYTES_DEFAULT */
     c->auto_create = true;
     c->idempotence_window = 5;
     c->producers_max = 65536;

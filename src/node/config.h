@@ -52,6 +52,8 @@ struct node_config {
     uint64_t fsync_bytes;              /* --fsync-bytes: interval bound, default 1 MiB */
     uint64_t checkpoint_bytes;         /* --checkpoint-bytes: a store checkpoint after this much
                                           written (or a second), default 8 MiB */
+    uint64_t write_buffer_bytes;       /* --write-buffer-bytes: each commit's store write buffer
+                                          (two with O_DIRECT), default 1 MiB */
     bool auto_create;                  /* --auto-create true|false, default true */
     uint32_t idempotence_window;       /* --idempotence-window W, 1..16, default 5 */
     uint32_t producers_max;            /* --producers-max, default 65536 */

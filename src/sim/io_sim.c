@@ -7,8 +7,9 @@
  *
  * Files, paths and directories go to the node's disk (io_memfs) after a latency drawn from the
  * world's sim_latency: the process blocks first and the operation happens when it resumes, so a
- * crash during the wait means the operation never happened. The disk descriptors a process holds
- * are recorded so that its death closes them.
+ * crash during the wait means the operation never happened. An asynchronous write happens at its
+ * wait, after a write's latency (io_memfs keeps it until then; a death or crash before drops it).
+ * The disk descriptors a process holds are recorded so that its death closes them.
  *
  * Clocks read the simulated time. Futexes, pollers, fd_wait and sleep block the fiber (sim.c);
  * a caught signal ends a poller wait or a sleep early, as EINTR would. Processes cannot fork
@@ -159,6 +160,33 @@ static strom_err sim_file_datasync(struct io *io, int fd) {
     struct io *disk = disk_of(p);
     strom_err err = disk ? disk->vt->file_datasync(disk, fd) : STROM_ERR_INVALID_ARGUMENT;
     sim_trace(p->world, "file.datasync", (uint64_t)fd, err, 0);
+    return err;
+}
+
+/* The disk's asynchronous write (io_memfs: it happens at its wait, so a process that dies or a
+ * node that crashes before then never wrote it). */
+static strom_err sim_file_pwrite_start(struct io *io, int fd, const void *buf, size_t len,
+                                       uint64_t off, struct io_sync *s) {
+    struct sim_proc *p = io_enter(io);
+    struct io *disk = disk_of(p);
+    strom_err err =
+        disk ? disk->vt->file_pwrite_start(disk, fd, buf, len, off, s) : STROM_ERR_INVALID_ARGUMENT;
+    p->world->stats.async_writes += err == STROM_OK;
+    sim_trace(p->world, "file.pwrite_start", off, len, err);
+    return err;
+}
+
+/* Waits for a sync (done when it started) or a write: the write takes a write's latency, then
+ * happens on the disk. */
+static strom_err sim_file_datasync_wait(struct io *io, struct io_sync *s, uint64_t timeout_ns) {
+    struct sim_proc *p = io_enter(io);
+    if (!s->done) {
+        io_delay(p, 0, p->world->latency.disk_write_ns_max);
+    }
+    struct io *disk = disk_of(p);
+    strom_err err =
+        disk ? disk->vt->file_datasync_wait(disk, s, timeout_ns) : STROM_ERR_INVALID_ARGUMENT;
+    sim_trace(p->world, "file.write_wait", s->write_bytes, s->result, err);
     return err;
 }
 
@@ -628,12 +656,12 @@ static const struct io_vtable sim_vtable = {
     .shm_unmap = sim_shm_unmap,
     .file_pwritev = sim_file_pwritev,
     .file_datasync_start = io_sync_run_now, /* sim_file_datasync at once, its delay included */
-    .file_datasync_wait = io_sync_wait_done,
+    .file_datasync_wait = sim_file_datasync_wait,
     .file_datasync_notify = io_sync_notify_unsupported,
     .file_writeback = sim_file_writeback,
     .file_cache_drop = sim_file_cache_drop,
     .proc_set_cpu = sim_proc_set_cpu,
-    .file_pwrite_start = io_write_run_now, /* at once, by file_pwrite */
+    .file_pwrite_start = sim_file_pwrite_start,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

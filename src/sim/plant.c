@@ -13,6 +13,7 @@ static const char *const plant_names[SIM_PLANT_COUNT_] = {
     [SIM_PLANT_APPLY_RETRY_TWICE] = "apply_retry_twice",
     [SIM_PLANT_DELIVER_PAST_MARK] = "deliver_past_mark",
     [SIM_PLANT_LOSE_BATCH] = "lose_batch",
+    [SIM_PLANT_SYNC_BEFORE_WRITE] = "sync_before_write",
 };
 
 bool sim_plant_enable(const char *name) {
@@ -26,7 +27,8 @@ bool sim_plant_enable(const char *name) {
 }
 
 const char *sim_plant_names(void) {
-    return "ack_before_sync skip_offset apply_retry_twice deliver_past_mark lose_batch";
+    return "ack_before_sync skip_offset apply_retry_twice deliver_past_mark lose_batch "
+           "sync_before_write";
 }
 
 #else

@@ -11,6 +11,8 @@
  *   apply_retry_twice    the sequencer applies a retry inside the window as a new batch
  *   deliver_past_mark    a gateway serves sync reads up to the ack-1 watermark
  *   lose_batch           store recovery loses the last batch before the checkpoint it starts from
+ *   sync_before_write    a store flush (before a sync) does not wait for the O_DIRECT write in
+ * flight
  */
 #ifndef STROM_SIM_PLANT_H
 #define STROM_SIM_PLANT_H
@@ -24,6 +26,7 @@ enum sim_plant {
     SIM_PLANT_APPLY_RETRY_TWICE = 2,
     SIM_PLANT_DELIVER_PAST_MARK = 3,
     SIM_PLANT_LOSE_BATCH = 4,
+    SIM_PLANT_SYNC_BEFORE_WRITE = 5,
     SIM_PLANT_COUNT_
 };
 

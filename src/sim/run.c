@@ -158,6 +158,11 @@ static void swarm_late(struct swarm *sw, struct rng *r, bool none) {
     sw->drop_reset_p = rng_double(r) * 0.5;
     sw->wl.ack0_p = rng_chance(r, 0.5) ? rng_double(r) : 0;
     sw->wl.ack_over_p = rng_chance(r, 0.5) ? rng_double(r) * 0.2 : 0;
+    /* Small store write buffers: they fill between syncs, so full ones go out as O_DIRECT writes
+     * that do not wait (docs/storage.md), and records larger than one go gathered. */
+    if (rng_chance(r, 0.5)) {
+        sw->config.write_buffer_bytes = pow2_between(r, 13, 17);
+    }
 }
 
 static void swarm_print(const struct swarm *sw, char *buf, size_t bytes) {
@@ -165,15 +170,15 @@ static void swarm_print(const struct swarm *sw, char *buf, size_t bytes) {
     const struct sim_workload *wl = &sw->wl;
     int n = snprintf(buf, bytes,
                      "gateways:%u  commits:%u  fsync:%s  fsync_us:%" PRIu64
-                     "  checkpoint_bytes:%" PRIu64 "  window:%u  "
+                     "  checkpoint_bytes:%" PRIu64 "  write_buffer:%" PRIu64 "  window:%u  "
                      "frame_max:%u  log_bytes:%" PRIu64 "  request_bytes:%" PRIu64
                      "  producers:%u  subscribers:%u  readers:%u  streams:%u  depth_max:%u  "
                      "batch_max:%u  sync_p:%.2f  probe_p:%.2f  reorder_p:%.2f  read_sync_p:%.2f",
                      c->gateways, c->commits, node_fsync_name(c->fsync), c->fsync_us,
-                     c->checkpoint_bytes, c->idempotence_window, c->frame_bytes_max, c->log_bytes,
-                     c->request_bytes, wl->producers, wl->subscribers, wl->readers, wl->streams,
-                     wl->depth_max, wl->batch_msgs_max, wl->sync_p, wl->probe_p, wl->reorder_p,
-                     wl->read_sync_p);
+                     c->checkpoint_bytes, c->write_buffer_bytes, c->idempotence_window,
+                     c->frame_bytes_max, c->log_bytes, c->request_bytes, wl->producers,
+                     wl->subscribers, wl->readers, wl->streams, wl->depth_max, wl->batch_msgs_max,
+                     wl->sync_p, wl->probe_p, wl->reorder_p, wl->read_sync_p);
     for (int f = 0; f < F_COUNT_ && n > 0 && (size_t)n < bytes; f++) {
         n += snprintf(buf + n, bytes - (size_t)n, "  %s_ms:%.1f", fault_names[f],
                       (double)sw->fault_mean_ns[f] / 1e6);
@@ -445,6 +450,7 @@ static void run_report(struct run *run, struct sim_report *rep) {
     rep->sync_failures = run->counts[F_SYNC_FAIL];
     rep->write_failures = run->counts[F_WRITE_FAIL];
     rep->spin_ns_max = ws.spin_ns_max;
+    rep->async_writes = ws.async_writes;
     swarm_print(&run->sw, rep->params, sizeof rep->params);
     const struct sim_violation *v = sim_model_violation(run->m);
     if (v) {
@@ -503,12 +509,12 @@ void sim_report_print(FILE *f, const struct sim_report *rep) {
             "  delivered:%" PRIu64 "  retries:%" PRIu64 "  probes:%" PRIu64
             "  node_crashes:%" PRIu64 "  role_crashes:%" PRIu64 "  resets:%" PRIu64
             "  drops:%" PRIu64 "  over_refused:%" PRIu64 "  disk_full:%" PRIu64
-            "  sync_fail:%" PRIu64 "  write_fail:%" PRIu64 "  spin_us:%" PRIu64 "  events:%" PRIu64
-            "  hash:%016" PRIx64 "\n",
+            "  sync_fail:%" PRIu64 "  write_fail:%" PRIu64 "  async_writes:%" PRIu64
+            "  spin_us:%" PRIu64 "  events:%" PRIu64 "  hash:%016" PRIx64 "\n",
             (double)rep->sim_ns / 1e6, (double)rep->wall_ns / 1e6, rep->batches_acked,
             rep->messages_acked, rep->delivered, rep->retries, rep->probes, rep->node_crashes,
             rep->role_crashes, rep->conn_resets, rep->conn_drops, rep->over_refused, rep->disk_full,
-            rep->sync_failures, rep->write_failures, rep->spin_ns_max / 1000, rep->trace_events,
-            rep->trace_hash);
+            rep->sync_failures, rep->write_failures, rep->async_writes, rep->spin_ns_max / 1000,
+            rep->trace_events, rep->trace_hash);
     fprintf(f, "sim.params  seed:%" PRIu64 "  %s\n", rep->seed, rep->params);
 }

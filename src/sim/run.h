@@ -72,8 +72,9 @@ struct sim_report {
     uint64_t disk_full;
     uint64_t sync_failures;
     uint64_t write_failures;
-    uint64_t spin_ns_max; /* longest run of a process without blocking */
-    char params[768];     /* the swarm's draw, as ssim fields */
+    uint64_t async_writes; /* the commits' O_DIRECT writes that did not wait */
+    uint64_t spin_ns_max;  /* longest run of a process without blocking */
+    char params[768];      /* the swarm's draw, as ssim fields */
 };
 
 /* Runs one seed; fills *rep and returns its result. */

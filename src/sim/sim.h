@@ -102,6 +102,7 @@ struct sim_stats {
     uint64_t bytes_sent;   /* bytes accepted by sends */
     uint64_t spin_ns_max;  /* longest simulated time a process ran without blocking (preempted
                               again and again: it spins) */
+    uint64_t async_writes; /* asynchronous disk writes started (file_pwrite_start) */
 };
 
 /* --- world ------------------------------------------------------------------------------------ */

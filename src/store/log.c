@@ -17,6 +17,7 @@
 
 #include "base/assert.h"
 #include "base/crc32c.h"
+#include "sim/plant.h"
 #include "store/internal.h"
 
 /* A payload this large is not copied into the buffer: it goes out with the buffer in one
@@ -290,7 +291,12 @@ static strom_err log_flush_full(struct store_log *log) {
 }
 
 strom_err log_flush(struct store_log *log) {
+#ifdef STROM_SIM_PLANTS
+    /* planted bug: a sync starts while the write it must cover is in flight (sim/plant.h) */
+    strom_err wait_err = SIM_PLANT(SYNC_BEFORE_WRITE) ? STROM_OK : log_write_wait(log);
+#else
     strom_err wait_err = log_write_wait(log);
+#endif
     if (log->failed) {
         return wait_err ? wait_err : STROM_ERR_STORE_FAILED;
     }

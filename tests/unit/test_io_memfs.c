@@ -312,3 +312,46 @@ Test(io_memfs, direct_writes_must_be_aligned) {
                  STROM_ERR_UNSUPPORTED);
     io_memfs_destroy(fx.fs);
 }
+
+/* An asynchronous write happens at its wait, from the buffer as it is then: before that a read
+ * sees the old bytes and a sync does not cover it; a close or a crash before the wait drops it
+ * (the wait then reports IO). */
+Test(io_memfs, async_write_happens_at_its_wait) {
+    struct fixture fx;
+    fixture_init(&fx, 9);
+    int fd = open_rw(&fx, "a");
+    uint8_t data[512], back[512];
+    fill(data, sizeof data, 5);
+    struct io_sync w;
+    cr_assert_eq(io_file_pwrite_start(&fx.io, fd, data, sizeof data, 0, &w), STROM_OK);
+    cr_assert(!w.done);
+    size_t got = 1;
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    cr_assert_eq(got, 0, "nothing written before the wait");
+    cr_assert_eq(io_file_datasync(&fx.io, fd), STROM_OK); /* covers nothing of it */
+    data[0] ^= 0xff;                                      /* the buffer as it is at the wait */
+    cr_assert_eq(io_file_datasync_wait(&fx.io, &w, IO_TIMEOUT_INFINITE), STROM_OK);
+    cr_assert(w.done);
+    cr_assert_eq(w.result, STROM_OK);
+    cr_assert_eq(io_file_pread(&fx.io, fd, back, sizeof back, 0, &got), STROM_OK);
+    cr_assert_eq(got, sizeof data);
+    cr_assert_eq(memcmp(back, data, sizeof data), 0);
+    /* written, not synced: a crash that drops unsynced writes leaves the file empty */
+    struct io_sync lost;
+    cr_assert_eq(io_file_pwrite_start(&fx.io, fd, data, sizeof data, 512, &lost), STROM_OK);
+    io_memfs_crash(fx.fs, IO_MEMFS_CRASH_DROP);
+    cr_assert_eq(io_file_datasync_wait(&fx.io, &lost, IO_TIMEOUT_INFINITE), STROM_OK);
+    cr_assert_eq(lost.result, STROM_ERR_IO, "dropped by the crash");
+    fd = open_rw(&fx, "a");
+    uint64_t size = 1;
+    cr_assert_eq(io_file_size(&fx.io, fd, &size), STROM_OK);
+    cr_assert_eq(size, 0);
+    /* a close drops a write nobody waited for */
+    cr_assert_eq(io_file_pwrite_start(&fx.io, fd, data, sizeof data, 0, &w), STROM_OK);
+    cr_assert_eq(io_file_close(&fx.io, fd), STROM_OK);
+    struct io_memfs_stats st;
+    io_memfs_get_stats(fx.fs, &st);
+    cr_assert_eq(st.pwrites_started, 3);
+    cr_assert_eq(st.pwrites_dropped, 2, "the crash's and the close's");
+    io_memfs_destroy(fx.fs);
+}
