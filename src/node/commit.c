@@ -167,8 +167,10 @@ strom_err commit_open(struct commit *k, struct io *io, const struct node_config 
     o.streams_max = c->streams_max;
     o.checkpoint_bytes = c->checkpoint_bytes;
     o.write_buffer_bytes = (uint32_t)c->write_buffer_bytes;
-    o.size_ahead_bytes =
-        c->fsync == NODE_FSYNC_ALWAYS ? COMMIT_SIZE_AHEAD_BYTES : COMMIT_SIZE_AHEAD_STREAM_BYTES;
+    uint64_t stream_ahead = COMMIT_SIZE_AHEAD_STREAM_BUFFERS * c->write_buffer_bytes;
+    o.size_ahead_bytes = c->fsync == NODE_FSYNC_ALWAYS || stream_ahead < COMMIT_SIZE_AHEAD_BYTES
+                             ? COMMIT_SIZE_AHEAD_BYTES
+                             : stream_ahead;
     /* docs/node.md, "Throughput: where the time goes": O_DIRECT where every group waits for its
      * fdatasync anyway, and under the other policies while nobody reads the file; the page
      * cache, recycled, while readers catch up from it (commit_write_mode). */

@@ -91,11 +91,14 @@ struct store;
  * of a small append then makes no new size durable (a metadata write) (docs/node.md, Durability).
  */
 #define COMMIT_SIZE_AHEAD_BYTES (UINT64_C(1) << 20)
-/* ... and this far under interval and never, where O_DIRECT writes of full buffers go on while
- * the commit fills the next (store: log_flush_full) and a change of size waits for the write in
- * flight (Linux ext4: truncate waits for direct I/O), so the size moves in large steps; a sync
- * there is not on an append's path. */
-#define COMMIT_SIZE_AHEAD_STREAM_BYTES (UINT64_C(64) << 20)
+/* ... and this many write buffers ahead (--write-buffer-bytes; 64 MiB by default), at least the
+ * above, under interval and never, where O_DIRECT writes of full buffers go on while the commit
+ * fills the next (store: log_flush_full) and a change of size waits for the write in flight (Linux
+ * ext4: truncate waits for direct I/O), so the size moves in large steps; a sync there is not on
+ * an append's path. In buffers, not bytes: whatever opens the store (a restart, a gateway's
+ * read-only open) scans the zeros ahead for records, and small buffers (the simulator's) need no
+ * large steps. */
+#define COMMIT_SIZE_AHEAD_STREAM_BUFFERS 64u
 /* With fsync always the store writes with O_DIRECT. With interval and never it writes with
  * O_DIRECT while no gateway reads its file, and through the page cache while one does
  * (node_gateway_counters.file_readers, looked at every turn; store_set_direct_writes): then it

@@ -159,10 +159,9 @@ static void swarm_late(struct swarm *sw, struct rng *r, bool none) {
     sw->wl.ack0_p = rng_chance(r, 0.5) ? rng_double(r) : 0;
     sw->wl.ack_over_p = rng_chance(r, 0.5) ? rng_double(r) * 0.2 : 0;
     /* Small store write buffers: they fill between syncs, so full ones go out as O_DIRECT writes
-     * that do not wait (docs/storage.md), and records larger than one go gathered. */
-    if (rng_chance(r, 0.5)) {
-        sw->config.write_buffer_bytes = pow2_between(r, 13, 17);
-    }
+     * that do not wait (docs/storage.md), and records larger than one go gathered; the size the
+     * commits keep ahead under interval follows (1 to 2 MiB: each open scans it). */
+    sw->config.write_buffer_bytes = pow2_between(r, 13, 15);
 }
 
 static void swarm_print(const struct swarm *sw, char *buf, size_t bytes) {
