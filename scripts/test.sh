@@ -141,7 +141,7 @@ step "sim reproducible" scripts/sim_test.sh repro 2
 step "sim clean seeds" scripts/sim_test.sh clean 1 "$SIM_SEEDS"
 step "sim regression seeds" scripts/sim_test.sh regress
 step "build sim plants" make -s -j"$JOBS" sim-plants
-for plant in ack_before_sync skip_offset apply_retry_twice deliver_past_mark lose_batch; do
+for plant in ack_before_sync skip_offset apply_retry_twice deliver_past_mark lose_batch sync_before_write; do
   step "sim plant $plant" scripts/sim_test.sh plant "$plant" "$SIM_PLANT_SEEDS"
 done
 step "sim no plants in strom" scripts/sim_test.sh no-plants
