@@ -462,6 +462,23 @@ static strom_err claim_dir(struct supervisor *s) {
     return check_dir_meta(s, path);
 }
 
+/* A SIGTERM or SIGINT taken before any child runs (during a long start step, such as faulting
+ * in the shared memory under load): the node stops at once, cleanly, and no child is started. */
+static bool stop_before_children(struct supervisor *s) {
+    bool term = io_signal_take(s->io, IO_SIGNAL_TERM);
+    bool intr = io_signal_take(s->io, IO_SIGNAL_INT);
+    if (term || intr) {
+        struct node_log line;
+        node_log_begin(&line, s->io, "strom.node.stopping", "supervisor");
+        strom_ssim_write_str(&line.w, "reason", "signal before start");
+        node_log_end(&line, s->io);
+        node_log_begin(&line, s->io, "strom.node.stopped", "supervisor");
+        strom_ssim_write_bool(&line.w, "clean", true);
+        node_log_end(&line, s->io);
+    }
+    return term || intr;
+}
+
 int supervisor_run(struct io *io, const struct node_config *c) {
     static struct supervisor s; /* one per process; too large for the stack of a small thread */
     supervisor_init(&s, io, c);
@@ -497,11 +514,17 @@ int supervisor_run(struct io *io, const struct node_config *c) {
         }
         s.config.kafka.port = port;
     }
+    if (stop_before_children(&s)) {
+        return 0;
+    }
     err = node_shm_create(&s.shm, io, &s.config);
     if (err) {
         log_failure(io, "shared memory", err,
                     "give the node more memory, or smaller --log-bytes and --request-bytes");
         return 1;
+    }
+    if (stop_before_children(&s)) {
+        return 0; /* the regions go with the process */
     }
     s.shm.header->supervisor.pid = (uint64_t)io_proc_id(io);
     s.shm.header->supervisor.started_ns = io_clock_realtime_ns(io);

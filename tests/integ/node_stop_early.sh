@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# node_stop_early.sh: a SIGTERM (or SIGINT) sent right after `strom node` is spawned (0, 50, 200 ms
+# after), while it may still be creating its shared memory at the default sizes, stops the node
+# with exit code 0, a strom.node.stopped clean:true line and no process left; and every message
+# appended and acked between those stops is still there after the last restart. The durations are
+# printed, not asserted (the machine is shared).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+STROM=${STROM:-build/strom}
+work=$(mktemp -d)
+node_pid=""
+
+cleanup() {
+  [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- node log:"
+  cat "$work/log" 2>/dev/null
+  exit 1
+}
+
+ms() { date +%s%3N; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+server="127.0.0.1:$port"
+
+# spawn: a node with the default shared-memory sizes (the slow start is the point).
+spawn() {
+  : >"$work/log"
+  "$STROM" node --data "$work/data" --listen "$server" --kafka off 2>"$work/log" &
+  node_pid=$!
+}
+
+# stop SIGNAL: sends it and waits (bounded: 60 s) for a clean exit 0 with no child left.
+stop() {
+  local t0 children
+  children=$(pgrep -P "$node_pid" | tr '\n' ' ')
+  t0=$(ms)
+  kill "-$1" "$node_pid"
+  for _ in $(seq 1 1200); do
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$node_pid" 2>/dev/null && fail "node still running 60 s after SIG$1"
+  wait "$node_pid"
+  local rc=$?
+  node_pid=""
+  [ $rc -eq 0 ] || fail "exit code $rc after SIG$1"
+  for c in $children; do
+    kill -0 "$c" 2>/dev/null && fail "child $c still running after the node exited"
+  done
+  grep -q '^strom.node.stopped .*clean:true' "$work/log" || fail "no clean stop line after SIG$1"
+  local ready=no
+  grep -q '^strom.node.ready ' "$work/log" && ready=yes
+  echo "SIG$1 $2: stopped in $(($(ms) - t0)) ms, exit 0, clean, was ready: $ready"
+}
+
+wait_ready() {
+  for _ in $(seq 1 600); do
+    grep -q '^strom.node.ready ' "$work/log" && return 0
+    kill -0 "$node_pid" 2>/dev/null || fail "node exited before it was ready"
+    sleep 0.1
+  done
+  fail "no strom.node.ready line within 60 s"
+}
+
+appended=0
+for delay in 0 0.05 0.2; do
+  for sig in TERM INT; do
+    spawn
+    sleep "$delay"
+    stop "$sig" "${delay}s after spawn"
+    # Then a node that gets one acked append and is stopped right after it.
+    spawn
+    wait_ready
+    "$STROM" append /early --server "$server" "m$appended" >/dev/null ||
+      fail "append m$appended failed"
+    appended=$((appended + 1))
+    stop TERM "right after an append"
+  done
+done
+spawn
+wait_ready
+"$STROM" read /early --server "$server" --format raw >"$work/read" || fail "read failed"
+stop TERM "after the read"
+expected=$(for i in $(seq 0 $((appended - 1))); do echo "m$i"; done)
+[ "$(cat "$work/read")" = "$expected" ] ||
+  fail "read back '$(tr '\n' ' ' <"$work/read")', expected '$(echo $expected)'"
+echo "PASS: $appended acked messages there after 6 early stops and $((appended + 1)) restarts"
