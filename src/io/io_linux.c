@@ -181,6 +181,19 @@ static struct linux_ctx *linux_ctx_get(struct io *io) {
     return x;
 }
 
+/* Submits the one prepared entry; counts it in flight. */
+static strom_err linux_submit_one(struct linux_ctx *x) {
+    int rc;
+    do {
+        rc = io_uring_submit(&x->ring);
+    } while (rc == -EINTR);
+    if (rc != 1) {
+        return rc < 0 ? strom_err_from_errno(-rc) : STROM_ERR_IO;
+    }
+    x->inflight++;
+    return STROM_OK;
+}
+
 static strom_err linux_file_datasync_start(struct io *io, int fd, struct io_sync *s) {
     struct linux_ctx *x = linux_ctx_get(io);
     if (x == NULL) {
@@ -196,15 +209,7 @@ static strom_err linux_file_datasync_start(struct io *io, int fd, struct io_sync
     *s = (struct io_sync){.fd = fd};
     io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data(sqe, s);
-    int rc;
-    do {
-        rc = io_uring_submit(&x->ring);
-    } while (rc == -EINTR);
-    if (rc != 1) {
-        return rc < 0 ? strom_err_from_errno(-rc) : STROM_ERR_IO;
-    }
-    x->inflight++;
-    return STROM_OK;
+    return linux_submit_one(x);
 }
 
 /* Starts a write on the ring (file_pwrite_start), or writes at once without io_uring. */
@@ -224,15 +229,7 @@ static strom_err linux_file_pwrite_start(struct io *io, int fd, const void *buf,
     *s = (struct io_sync){.fd = fd, .write_bytes = len};
     io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
     io_uring_sqe_set_data(sqe, s);
-    int rc;
-    do {
-        rc = io_uring_submit(&x->ring);
-    } while (rc == -EINTR);
-    if (rc != 1) {
-        return rc < 0 ? strom_err_from_errno(-rc) : STROM_ERR_IO;
-    }
-    x->inflight++;
-    return STROM_OK;
+    return linux_submit_one(x);
 }
 
 /* Marks the sync or write of every finished completion done. */

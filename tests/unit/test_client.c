@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,54 +332,9 @@ Test(client, gives_up_when_the_node_is_gone) {
 }
 
 /* A server on 127.0.0.1 that is no strom node: it accepts one connection, sends banner (NULL:
- * nothing), reads what comes and closes once it has some bytes (banner NULL) or at the client's
- * end (banner set). Returns its pid; *port gets its port. */
-static pid_t not_a_node_start(const char *banner, uint16_t *port) {
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    cr_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0 &&
-              getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
-    *port = ntohs(a.sin_port);
-    pid_t pid = fork();
-    if (pid != 0) {
-        close(lfd);
-        return pid;
-    }
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = accept(lfd, NULL, NULL);
-    if (banner != NULL && write(fd, banner, strlen(banner)) < 0) {
-        _exit(1);
-    }
-    char buf[256];
-    while (read(fd, buf, sizeof buf) > 0 && banner != NULL) {
-    }
-    _exit(0);
-}
-
-/* strom_open says what answered when it is not a strom node (strom's CLI turns this into "pass
- * the node's native port"), instead of NOT_CONNECTED as if nothing listened there. */
-Test(client, open_says_when_no_strom_node_answers) {
-    const char *banners[] = {"SSH-2.0-OpenSSH_9.6\r\n", NULL};
-    const strom_err want[] = {STROM_ERR_PROTOCOL, STROM_ERR_CLOSED};
-    for (int i = 0; i < 2; i++) {
-        uint16_t port = 0;
-        pid_t pid = not_a_node_start(banners[i], &port);
-        snprintf(server, sizeof server, "127.0.0.1:%u", port);
-        struct strom_options o;
-        strom_options_init(&o);
-        o.server = server;
-        strom_client *c = NULL;
-        cr_assert_eq(strom_open(&o, &c), want[i], "banner %d", i);
-        cr_assert_null(c);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-}
-
-/* A listener on 127.0.0.1 that accepts one connection and never writes: it reads until the
- * client closes (at most 30 s, alarm). Returns its pid; *port gets its port. */
-static pid_t silent_listener_start(uint16_t *port) {
+ * nothing), then reads what comes until the client closes (until_close) or until it has some
+ * bytes, and exits (at most 30 s: alarm). Returns its pid; *port gets its port. */
+static pid_t fake_server_start(const char *banner, bool until_close, uint16_t *port) {
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
@@ -393,10 +349,33 @@ static pid_t silent_listener_start(uint16_t *port) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     alarm(30);
     int fd = accept(lfd, NULL, NULL);
+    if (banner != NULL && write(fd, banner, strlen(banner)) < 0) {
+        _exit(1);
+    }
     char buf[256];
-    while (read(fd, buf, sizeof buf) > 0) {
+    while (read(fd, buf, sizeof buf) > 0 && until_close) {
     }
     _exit(0);
+}
+
+/* strom_open says what answered when it is not a strom node (strom's CLI turns this into "pass
+ * the node's native port"), instead of NOT_CONNECTED as if nothing listened there. */
+Test(client, open_says_when_no_strom_node_answers) {
+    const char *banners[] = {"SSH-2.0-OpenSSH_9.6\r\n", NULL};
+    const strom_err want[] = {STROM_ERR_PROTOCOL, STROM_ERR_CLOSED};
+    for (int i = 0; i < 2; i++) {
+        uint16_t port = 0;
+        pid_t pid = fake_server_start(banners[i], banners[i] != NULL, &port);
+        snprintf(server, sizeof server, "127.0.0.1:%u", port);
+        struct strom_options o;
+        strom_options_init(&o);
+        o.server = server;
+        strom_client *c = NULL;
+        cr_assert_eq(strom_open(&o, &c), want[i], "banner %d", i);
+        cr_assert_null(c);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
 }
 
 /* The Linux io with fd_wait wrapped to record the longest wait asked for. */
@@ -424,7 +403,7 @@ Test(client, open_gives_up_on_a_silent_listener_after_the_connect_timeout) {
     w.vt.fd_wait = waits_fd_wait;
     w.io.vt = &w.vt;
     uint16_t port = 0;
-    pid_t pid = silent_listener_start(&port);
+    pid_t pid = fake_server_start(NULL, true, &port);
     snprintf(server, sizeof server, "127.0.0.1:%u", port);
     struct strom_options o;
     strom_options_init(&o);
