@@ -4,34 +4,18 @@
 # with exit code 0, a strom.node.stopped clean:true line and no process left; and every message
 # appended and acked between those stops is still there after the last restart. The durations are
 # printed, not asserted (the machine is shared).
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-STROM=${STROM:-build/strom}
-work=$(mktemp -d)
-node_pid=""
-
-cleanup() {
-  [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- node log:"
-  cat "$work/log" 2>/dev/null
-  exit 1
-}
+# shellcheck source=lib/client.sh
+source "$(dirname "$0")/lib/client.sh"
 
 ms() { date +%s%3N; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 server="127.0.0.1:$port"
 
 # spawn: a node with the default shared-memory sizes (the slow start is the point).
 spawn() {
-  : >"$work/log"
-  "$STROM" node --data "$work/data" --listen "$server" --kafka off 2>"$work/log" &
+  : >"$work/node.log"
+  "$STROM" node --data "$work/data" --listen "$server" --kafka off 2>"$work/node.log" &
   node_pid=$!
 }
 
@@ -53,19 +37,10 @@ stop() {
   for c in $children; do
     kill -0 "$c" 2>/dev/null && fail "child $c still running after the node exited"
   done
-  grep -q '^strom.node.stopped .*clean:true' "$work/log" || fail "no clean stop line after SIG$1"
+  grep -q '^strom.node.stopped .*clean:true' "$work/node.log" || fail "no clean stop line after SIG$1"
   local ready=no
-  grep -q '^strom.node.ready ' "$work/log" && ready=yes
+  grep -q '^strom.node.ready ' "$work/node.log" && ready=yes
   echo "SIG$1 $2: stopped in $(($(ms) - t0)) ms, exit 0, clean, was ready: $ready"
-}
-
-wait_ready() {
-  for _ in $(seq 1 600); do
-    grep -q '^strom.node.ready ' "$work/log" && return 0
-    kill -0 "$node_pid" 2>/dev/null || fail "node exited before it was ready"
-    sleep 0.1
-  done
-  fail "no strom.node.ready line within 60 s"
 }
 
 appended=0
@@ -76,7 +51,7 @@ for delay in 0 0.05 0.2; do
     stop "$sig" "${delay}s after spawn"
     # Then a node that gets one acked append and is stopped right after it.
     spawn
-    wait_ready
+    wait_for 60 node_ready || fail "no strom.node.ready line within 60 s"
     "$STROM" append /early --server "$server" "m$appended" >/dev/null ||
       fail "append m$appended failed"
     appended=$((appended + 1))
@@ -84,7 +59,7 @@ for delay in 0 0.05 0.2; do
   done
 done
 spawn
-wait_ready
+wait_for 60 node_ready || fail "no strom.node.ready line within 60 s"
 "$STROM" read /early --server "$server" --format raw >"$work/read" || fail "read failed"
 stop TERM "after the read"
 expected=$(for i in $(seq 0 $((appended - 1))); do echo "m$i"; done)

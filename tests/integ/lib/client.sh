@@ -1,4 +1,4 @@
-# client.sh: shared by the client integration tests (tests/integ/client_*.sh); sourced, not run.
+# client.sh: shared by the integration tests that start nodes (tests/integ/client_*.sh, node_stop_early.sh); sourced, not run.
 #
 # Starts nodes on 127.0.0.1 with a free port and a temporary data directory, finds their children
 # in the node's log, and stops everything it started when the script exits, also on failure (an
