@@ -301,6 +301,14 @@ struct io_vtable {
      * Errors (nothing started): LIMIT, NO_MEMORY, IO. */
     strom_err (*file_pwrite_start)(struct io *io, int fd, const void *buf, size_t len, uint64_t off,
                                    struct io_sync *s);
+
+    /* --- Shared memory, prefault (appended by the node) --------------------------------------
+     * Makes the pages of [addr, addr+bytes) of a region from shm_create present and writable
+     * without changing a byte (Linux: madvise(MADV_POPULATE_WRITE), 5.14+), so that a process of
+     * the region that touches one later takes no page allocation on its path. addr is a page
+     * boundary. Safe while other processes read and write the region. Errors: UNSUPPORTED (an
+     * older kernel; NULL in the table means the same), NO_MEMORY. */
+    strom_err (*shm_prefault)(struct io *io, void *addr, size_t bytes);
 };
 
 /* An io instance: its table and its implementation's state. */
@@ -535,6 +543,10 @@ static inline strom_err io_file_cache_drop(struct io *io, int fd, uint64_t off, 
 }
 static inline strom_err io_proc_set_cpu(struct io *io, uint32_t cpu) {
     return io->vt->proc_set_cpu != NULL ? io->vt->proc_set_cpu(io, cpu) : STROM_ERR_UNSUPPORTED;
+}
+static inline strom_err io_shm_prefault(struct io *io, void *addr, size_t bytes) {
+    return io->vt->shm_prefault != NULL ? io->vt->shm_prefault(io, addr, bytes)
+                                        : STROM_ERR_UNSUPPORTED;
 }
 
 #endif

@@ -966,8 +966,11 @@ static strom_err linux_shm_create(struct io *io, const char *name, size_t bytes,
     }
     void *addr = MAP_FAILED;
     if (err == STROM_OK) {
-        /* MAP_POPULATE: fault the pages in now, not on the first write of the hot path. */
-        addr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+        /* No MAP_POPULATE: prefaulting the default regions (188 MB + 256 MiB + 128 MiB) took
+         * about 2 s of every start under load, and a stop asked meanwhile waited for it. Pages
+         * come on first touch, or earlier from io_shm_prefault, which the supervisor calls on
+         * the rings once the node is ready (docs/node.md, "Shared memory"). */
+        addr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (addr == MAP_FAILED) {
             err = errno == ENOMEM ? STROM_ERR_NO_MEMORY : strom_err_from_errno(errno);
         }
@@ -977,6 +980,20 @@ static strom_err linux_shm_create(struct io *io, const char *name, size_t bytes,
         *addr_out = addr;
     }
     return err;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 (uapi asm-generic/mman-common.h) */
+#endif
+
+static strom_err linux_shm_prefault(struct io *io, void *addr, size_t bytes) {
+    (void)io;
+    strom_assert(((uintptr_t)addr & 4095u) == 0);
+    if (madvise(addr, bytes, MADV_POPULATE_WRITE) == 0) {
+        return STROM_OK;
+    }
+    return errno == EINVAL ? STROM_ERR_UNSUPPORTED
+                           : (errno == ENOMEM ? STROM_ERR_NO_MEMORY : strom_err_from_errno(errno));
 }
 
 static strom_err linux_shm_unmap(struct io *io, void *addr, size_t bytes) {
@@ -1064,6 +1081,7 @@ static const struct io_vtable linux_vtable = {
     .file_cache_drop = linux_file_cache_drop,
     .proc_set_cpu = linux_proc_set_cpu,
     .file_pwrite_start = linux_file_pwrite_start,
+    .shm_prefault = linux_shm_prefault,
 };
 
 void io_linux_init(struct io *io) {

@@ -284,6 +284,34 @@ static void advance_phase(struct supervisor *s, uint64_t now_ns) {
     }
 }
 
+/*
+ * One turn of the background prefault (docs/node.md, "Shared memory"): the next chunk of every
+ * ring at the same offset (their writers all start at 0), so that the sequencer and the gateways
+ * find the pages of their first lap allocated and take only a minor fault there. The regions are
+ * mapped without MAP_POPULATE: prefaulting all of them before the fork took most of a start (2 s
+ * under load) and held up a stop asked meanwhile. The node region is left to fault in as it is
+ * used (most of it is capacity for streams and producers that may never come).
+ */
+static void supervisor_prefault(struct supervisor *s) {
+    const struct node_shm *shm = &s->shm;
+    uint64_t off = s->prefault_offset;
+    strom_assert(off != UINT64_MAX && s->phase == SUP_RUNNING);
+    strom_err err = STROM_OK;
+    for (uint32_t r = 0; !err && r <= s->config.gateways; r++) {
+        char *region = r == 0 ? shm->log_region : shm->request_regions[r - 1];
+        uint64_t bytes = r == 0 ? shm->log_bytes : shm->request_bytes;
+        if (off < bytes) {
+            uint64_t left = bytes - off;
+            err = io_shm_prefault(s->io, region + off,
+                                  left < NODE_PREFAULT_CHUNK_BYTES ? left
+                                                                   : NODE_PREFAULT_CHUNK_BYTES);
+        }
+    }
+    off += NODE_PREFAULT_CHUNK_BYTES;
+    uint64_t end = shm->log_bytes > shm->request_bytes ? shm->log_bytes : shm->request_bytes;
+    s->prefault_offset = err != STROM_OK || off >= end ? UINT64_MAX : off;
+}
+
 /* One turn of the supervisor at monotonic time now_ns. */
 static void supervisor_step(struct supervisor *s, uint64_t now_ns) {
     /* Both flags are taken (cleared) every turn, whichever was set. */
@@ -309,13 +337,18 @@ static void supervisor_step(struct supervisor *s, uint64_t now_ns) {
         s->stop_deadline_ns = UINT64_MAX; /* kill once; the reaping follows */
     }
     advance_phase(s, now_ns);
+    if (s->phase == SUP_RUNNING && s->prefault_offset != UINT64_MAX) {
+        supervisor_prefault(s);
+    }
 }
 
 /* How long to sleep before the next turn: short while starting or stopping (it polls the
  * counters page), long while running (a signal, SIGCHLD included, ends the sleep early), but never
  * past a restart that is due. */
 static uint64_t supervisor_sleep_ns(const struct supervisor *s, uint64_t now_ns) {
-    uint64_t sleep = s->phase == SUP_RUNNING ? NODE_IDLE_STEP_NS : NODE_STEP_NS;
+    uint64_t sleep = s->phase != SUP_RUNNING            ? NODE_STEP_NS
+                     : s->prefault_offset != UINT64_MAX ? NODE_PREFAULT_STEP_NS
+                                                        : NODE_IDLE_STEP_NS;
     for (uint32_t i = 0; i < s->child_count; i++) {
         const struct node_child *ch = &s->children[i];
         if (ch->pid == 0 && ch->restart_at_ns > now_ns && ch->restart_at_ns - now_ns < sleep) {

@@ -29,6 +29,11 @@ struct io;
 #define NODE_STEP_NS          5000000u     /* the supervisor turn while starting or stopping */
 #define NODE_IDLE_STEP_NS     100000000u   /* ... and while running (a signal wakes it earlier) */
 #define NODE_CHILDREN_MAX     (1 + NODE_COMMITS_MAX + NODE_GATEWAYS_MAX)
+/* The background prefault of the rings once the node is ready: bytes of each ring per turn (a
+ * stop waits for one turn: about 10 ms at the 5 us a page costs here), and the sleep between
+ * turns. */
+#define NODE_PREFAULT_CHUNK_BYTES (4u << 20)
+#define NODE_PREFAULT_STEP_NS     1000000u
 
 enum node_role {
     NODE_ROLE_COMMIT = 0,
@@ -70,6 +75,9 @@ struct supervisor {
     bool stop_failed;          /* a child had to be killed or exited with an error */
     bool fork_failed;          /* the last fork failed (retried with back-off) */
     int lock_fd;               /* <data>/strom.lock, locked while the node runs */
+    /* Background prefault: the offset in every ring region below which its pages are present;
+     * UINT64_MAX once all are (or the kernel cannot: they fault in on first touch then). */
+    uint64_t prefault_offset;
 };
 
 /* Runs a node with config c until it is stopped; returns the process exit code (0: clean stop,

@@ -38,7 +38,12 @@ strom_err ring_format(void *mem, size_t mem_bytes, uint64_t capacity_bytes) {
         mem_bytes < ring_region_bytes(capacity_bytes)) {
         return STROM_ERR_INVALID_ARGUMENT;
     }
-    memset(mem, 0, ring_region_bytes(capacity_bytes));
+    /* The header page, the slots and the first header word of the data area: all a reader or a
+     * recovering writer looks at before the writer's own stores (every publish zeroes the word
+     * after its entry first; docs/ring.md, "The next word is zero or a later entry"). Not the
+     * whole data area: that touched every page of a fresh region (a fresh memfd is zero anyway),
+     * 10-30 ms per ring, and on a mapping without MAP_POPULATE faulted all of it in at start. */
+    memset(mem, 0, RING_DATA_OFFSET + RING_ENTRY_HEADER_BYTES);
     struct ring_header *h = mem;
     h->version = RING_VERSION;
     h->entry_align = RING_ALIGN;

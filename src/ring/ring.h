@@ -178,7 +178,9 @@ size_t ring_region_bytes(uint64_t capacity_bytes);
 uint32_t ring_body_bytes_max(const struct ring *ring);
 
 /*
- * Formats mem (mem_bytes, 128-byte aligned) as an empty ring of capacity_bytes: zeroes it, writes
+ * Formats mem (mem_bytes, 128-byte aligned) as an empty ring of capacity_bytes: zeroes the header
+ * page, the reader slots and the first header word of the data area (the rest of the data area
+ * may hold anything: nothing reads past the zero word the writer keeps at its tail), then writes
  * the header, magic last. Only the creator calls it, before any writer or reader attaches.
  * Errors: INVALID_ARGUMENT (capacity not a power of two in [CAPACITY_MIN, CAPACITY_MAX],
  * mem_bytes < ring_region_bytes(capacity_bytes), mem misaligned).

@@ -602,6 +602,15 @@ static strom_err sim_shm_unmap(struct io *io, void *addr, size_t bytes) {
     return STROM_OK;
 }
 
+/* Nothing to do in one address space of private memory. Not counted as a call (io_enter): the
+ * simulator's own driver is the supervisor and never asks for it. */
+static strom_err sim_shm_prefault(struct io *io, void *addr, size_t bytes) {
+    (void)io;
+    (void)addr;
+    (void)bytes;
+    return STROM_OK;
+}
+
 static const struct io_vtable sim_vtable = {
     .file_open = sim_file_open,
     .file_close = sim_file_close,
@@ -662,6 +671,7 @@ static const struct io_vtable sim_vtable = {
     .file_cache_drop = sim_file_cache_drop,
     .proc_set_cpu = sim_proc_set_cpu,
     .file_pwrite_start = sim_file_pwrite_start,
+    .shm_prefault = sim_shm_prefault,
 };
 
 void sim_proc_io_init(struct sim_proc *p) {

@@ -28,6 +28,14 @@ static void fixture_init(struct fixture *f, uint64_t capacity) {
     cr_assert_not_null(f->mem);
     memset(f->mem, 0xA5, f->bytes); /* format must not rely on zeroed memory */
     cr_assert_eq(ring_format(f->mem, f->bytes, capacity), STROM_OK);
+    /* ... and zeroes only the first header word of the data area (not every page of a big ring):
+     * every test here then runs over a data area of stale bytes. */
+    const uint8_t *data = (const uint8_t *)f->mem + RING_DATA_OFFSET;
+    uint64_t first;
+    memcpy(&first, data, sizeof first);
+    cr_assert_eq(first, 0);
+    cr_assert_eq(data[RING_ENTRY_HEADER_BYTES], 0xA5);
+    cr_assert_eq(data[capacity - 1], 0xA5);
 }
 
 static void fixture_fini(struct fixture *f) {
@@ -625,6 +633,29 @@ Test(ring, shm_create_arguments) {
     }
     bytes[9999] = 7;
     cr_assert_eq(io_shm_unmap(&io, addr, 10000), STROM_OK);
+}
+
+/* io_shm_prefault makes pages present without changing a byte: what a writer put there stays,
+ * the rest still reads as zero (the supervisor runs it under the rings' writers). */
+Test(ring, shm_prefault_changes_no_byte) {
+    struct io io;
+    io_linux_init(&io);
+    enum { bytes_total = 1 << 20 };
+    void *addr = NULL;
+    cr_assert_eq(io_shm_create(&io, "strom-test", bytes_total, &addr), STROM_OK);
+    uint8_t *bytes = addr;
+    bytes[5] = 0x5a;
+    bytes[bytes_total / 2 + 3] = 0xa5;
+    strom_err err = io_shm_prefault(&io, bytes, bytes_total / 2);
+    if (err != STROM_ERR_UNSUPPORTED) { /* kernels before 5.14 */
+        cr_assert_eq(err, STROM_OK);
+        cr_assert_eq(io_shm_prefault(&io, bytes + bytes_total / 2, bytes_total / 2), STROM_OK);
+    }
+    for (size_t i = 0; i < bytes_total; i++) {
+        uint8_t want = i == 5 ? 0x5a : (i == bytes_total / 2 + 3 ? 0xa5 : 0);
+        cr_assert_eq(bytes[i], want, "byte %zu", i);
+    }
+    cr_assert_eq(io_shm_unmap(&io, addr, bytes_total), STROM_OK);
 }
 
 /* Publishing without a claim (here: after a claim that failed) is a programmer error. */
