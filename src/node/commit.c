@@ -654,7 +654,9 @@ static void commit_sleep(struct commit *k, uint64_t timeout_ns) {
     if (for_entries && k->syncs_notify && commit_sleeps_lazily(k)) {
         /* Lazily: first say so, then look for what would have woken us had we armed (a sync
          * batch may be among new entries; a gateway may want a durable position since the turn
-         * looked): the sequencer and the gateways publish first and look at `lazy` after. */
+         * looked): the sequencer and the gateways publish first and read `lazy` after, and
+         * signal our event when it is 1 (node_commits_wake: the no-lost-wake-up argument). We
+         * are the flag's one writer: set here, cleared below once awake. */
         __atomic_store_n(lazy, 1, __ATOMIC_SEQ_CST);
         entry_there = ring_tail(&k->log.ring) > k->log.cursor || !commit_lazy(k);
     } else if (for_entries) {
@@ -664,6 +666,8 @@ static void commit_sleep(struct commit *k, uint64_t timeout_ns) {
     if (!entry_there) {
         (void)io_fd_wait(k->io, event, IO_POLL_IN, timeout_ns, &ready);
     }
+    /* Awake: wakers stop signalling. One that read 1 just before this store may still signal:
+     * that leftover ends the next wait at once, and is drained then. */
     __atomic_store_n(lazy, 0, __ATOMIC_RELAXED);
     /* Drained only when it woke us, as the sequencer does: a signal left over (an entry found
      * without sleeping) makes the next wait return at once, and is drained then. */

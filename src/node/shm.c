@@ -18,13 +18,17 @@ uint32_t node_commit_of(uint64_t stream_id, uint32_t commits) {
 
 void node_commits_wake(const struct node_shm *shm, struct io *io, uint32_t commits) {
     strom_assert(commits >= 1 && commits <= NODE_COMMITS_MAX);
-    /* What the caller published (an entry, durable_wanted) before the loads below: a commit
-     * sets lazy and then looks at both (Dekker's handshake; a release store may pass a load). */
+    /* No lost wake-up (Dekker's handshake): the caller published its work (an entry: the ring's
+     * tail, or durable_wanted) before this fence and reads `lazy` after it; the commit stores
+     * lazy = 1 before it looks at the tail and at durable_wanted (commit_sleep), both
+     * sequentially consistent. So either we read 1 and signal (the eventfd keeps the count: a
+     * signal before the commit's poll ends that poll at once), or the commit sees our work and
+     * does not sleep. `lazy` is only read here: the commit is its one writer and clears it when
+     * it wakes, so two wakers before then both signal (an eventfd write each; the commit drains
+     * them in one read), where an exchange made the second one silent. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     for (uint32_t k = 0; k < commits; k++) {
-        uint32_t *lazy = &shm->header->commits_c[k].lazy;
-        if (__atomic_load_n(lazy, __ATOMIC_SEQ_CST) != 0 &&
-            __atomic_exchange_n(lazy, 0, __ATOMIC_SEQ_CST) != 0) {
+        if (__atomic_load_n(&shm->header->commits_c[k].lazy, __ATOMIC_SEQ_CST) != 0) {
             (void)io_event_signal(io, shm->commit_events[k]);
         }
     }

@@ -82,10 +82,10 @@ struct node_commit_counters {
     uint64_t write_mode_switches; /* times it switched between O_DIRECT and the page cache */
     uint64_t lazy_syncs;          /* syncs started by the lazy bound (COMMIT_LAZY_SYNC_NS) */
     /* 1 while the commit sleeps without asking to be woken for node log entries (fsync always,
-     * nobody waits for a durable position: commit.h, COMMIT_LAZY_SYNC_NS). Whoever starts to
-     * wait for one (a gateway's durable_wanted, the sequencer publishing a sync batch) exchanges
-     * it with 0 and, when it was 1, signals the commit's event (node_commits_wake). Two writers
-     * by design, like the gateways' `armed`. */
+     * nobody waits for a durable position: commit.h, COMMIT_LAZY_SYNC_NS): set before it looks
+     * for work a last time, cleared when it wakes. Whoever starts to wait for a durable position
+     * (a gateway's durable_wanted, the sequencer publishing a sync batch) reads it and, when it
+     * is 1, signals the commit's event (node_commits_wake); only the commit writes it. */
     uint32_t lazy;
     uint32_t pad32;
     uint8_t pad[NODE_COUNTERS_BYTES - 16 * 8];
@@ -177,9 +177,10 @@ struct node_shm {
  * Errors: those of io_shm_create, io_event_create, ring_format. */
 strom_err node_shm_create(struct node_shm *shm, struct io *io, const struct node_config *c);
 
-/* Wakes every commit that sleeps lazily (node_commit_counters.lazy): the caller started to wait
- * for a durable position, after publishing why (seq_cst) so that a commit about to sleep sees it.
- * Costs a load per commit when none sleeps lazily. */
+/* Wakes every commit that sleeps lazily (node_commit_counters.lazy, which it only reads): the
+ * caller started to wait for a durable position, after publishing why (seq_cst) so that a commit
+ * about to sleep sees it. Costs a load per commit when none sleeps lazily, and an eventfd write
+ * per lazy commit each call until that commit wakes and clears its flag. */
 void node_commits_wake(const struct node_shm *shm, struct io *io, uint32_t commits);
 
 /* The commit that owns a stream: a hash of its id modulo the number of commits. */
