@@ -17,7 +17,9 @@
  *                late this program itself queued each append (its share of every figure),
  *                lat.*.node_cpu and node_switches: the node's processes' CPU time and context
  *                switches per message (from /proc), whole run including the warm-up, and
- *                lat.*.bench_cpu: this program's own CPU time per message (its clients)
+ *                lat.*.bench_cpu: this program's own CPU time per message (its clients);
+ *                lat.*.spins, spin_hits (per message) and spin_hit_time (us, mean): the
+ *                gateways' polls for ack-1 answers (strom stat), when the node counts them
  *   lat.sync     the same with sync appends and a sync reader
  *   tput.ack1.fsync_never   4 producers, 1 KiB messages in batches of 64, max rate for 5 s, ack 1,
  *                on a node of its own started with `--fsync never`: ack 1 is "published, in
@@ -504,6 +506,27 @@ static double self_cpu_us(void) {
            (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
+/* The gateways' polls for ack-1 answers (strom stat: spins, spin_hits, spin_hit_ns, summed over
+ * the gateway lines) into out[3]; false when the node does not count them. */
+static bool node_spins(strom_client *c, double out[3]) {
+    static char text[1 << 16];
+    static const char *const keys[3] = {" spins:", " spin_hits:", " spin_hit_ns:"};
+    size_t len = 0;
+    bool found = false;
+    if (strom_stat(c, text, sizeof text - 1, &len) != STROM_OK) {
+        return false;
+    }
+    text[len] = 0;
+    for (int k = 0; k < 3; k++) {
+        out[k] = 0;
+        for (const char *at = strstr(text, keys[k]); at != NULL; at = strstr(at + 1, keys[k])) {
+            out[k] += strtod(at + strlen(keys[k]), NULL);
+            found = true;
+        }
+    }
+    return found;
+}
+
 /* --- latency: 1 producer -> subscribers ------------------------------------------------------ */
 
 struct lat_ack;
@@ -736,6 +759,8 @@ static void lat_run(struct run *r, const char *name, const char *pub_name, const
     l->acks = calloc(l->total, sizeof l->acks[0]);
     l->t_start = now_ns() + 50 * 1000 * 1000;
     uint64_t give_up = lat_sched(l, l->total) + 20 * NS_PER_S;
+    double spins0[3] = {0}, spins1[3] = {0};
+    bool spins = node_spins(l->prod, spins0);
     struct usage u0 = node_usage(r);
     double self0 = self_cpu_us();
     for (uint64_t now = now_ns(); now < give_up; now = now_ns()) {
@@ -763,6 +788,15 @@ static void lat_run(struct run *r, const char *name, const char *pub_name, const
     add(r, fig, (u1.switches - u0.switches) / (double)l->total, "/msg", NULL);
     snprintf(fig, sizeof fig, "%s.bench_cpu", name);
     add(r, fig, (self1 - self0) / (double)l->total, "us/msg", NULL);
+    if (spins && node_spins(l->prod, spins1)) {
+        double hits = spins1[1] - spins0[1];
+        snprintf(fig, sizeof fig, "%s.spins", name);
+        add(r, fig, (spins1[0] - spins0[0]) / (double)l->total, "/msg", NULL);
+        snprintf(fig, sizeof fig, "%s.spin_hits", name);
+        add(r, fig, hits / (double)l->total, "/msg", NULL);
+        snprintf(fig, sizeof fig, "%s.spin_hit_time", name);
+        add(r, fig, hits > 0 ? (spins1[2] - spins0[2]) / hits / 1000 : 0, "us", NULL);
+    }
     if (bench_add_hist(&r->b, name, &l->deliver, "us", 1000, baseline) != STROM_OK ||
         bench_add_hist(&r->b, pub_name, &l->publish, "us", 1000, NULL) != STROM_OK ||
         bench_add_hist(&r->b, late, &l->late, "us", 1000, NULL) != STROM_OK) {

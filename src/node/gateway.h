@@ -64,6 +64,13 @@ struct gw_pending;
 #define GW_SWEEP_NS          100000000u    /* how often closing connections are looked at */
 #define GW_TOKEN_LISTENER    (1ull << 62)  /* poller tokens: listener index | this */
 #define GW_TOKEN_EVENT       (1ull << 61)  /* the gateway's event */
+/* The wait for an ack-1 answer (gw_spin in gateway.c): after posting, the gateway polls the node
+ * log for at most GW_SPIN_NS (and GW_SPIN_POLLS_MAX polls: the simulator's clock stands still while
+ * a process runs) before it sleeps. A wait that saw nothing makes the next sleeps skip it, 1, 3,
+ * 7 ... up to GW_SPIN_SKIP_MAX of them. */
+#define GW_SPIN_NS        100000u
+#define GW_SPIN_POLLS_MAX 10000u
+#define GW_SPIN_SKIP_MAX  255u
 
 /* What a protocol's recv_direct did. */
 enum gw_direct {
@@ -254,6 +261,8 @@ struct gateway {
     uint64_t durable_seen[NODE_COMMITS_MAX];       /* durable positions at the last look */
     uint32_t reads_of[NODE_COMMITS_MAX];           /* open reads of the streams of each commit */
     uint64_t file_read_until_ns[NODE_COMMITS_MAX]; /* each commit's file counts as read until */
+    uint32_t spin_skip;                            /* sleeps left before the next gw_spin */
+    uint32_t spin_backoff;                         /* spin_skip after the next miss */
 };
 
 /* Sets up everything (listeners, rings, buffers). Errors: EXISTS (port in use), those of io. */
@@ -262,6 +271,11 @@ strom_err gateway_open(struct gateway *gw, struct io *io, const struct node_conf
 
 /* One turn: waits at most timeout_ns for events, then does all the work they brought. */
 void gateway_turn(struct gateway *gw, uint64_t timeout_ns);
+
+/* How long the next turn may sleep (ns): 0 when there is work now. Arms the wake-ups (node log,
+ * doorbell, request ring room) when it returns more; first polls the node log for an ack-1 answer
+ * when the oldest request waits for one (GW_SPIN_NS), and returns 0 when that saw it come. */
+uint64_t gateway_next_timeout(struct gateway *gw);
 
 /* --- for the protocol handlers and gateway_read.c ------------------------------------------ */
 

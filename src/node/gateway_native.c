@@ -305,6 +305,9 @@ static size_t native_stat_text(struct gateway *gw, char *buf, size_t cap) {
         strom_ssim_write_u64(&w, "reads", m->reads);
         strom_ssim_write_u64(&w, "errors", m->errors);
         strom_ssim_write_u64(&w, "lapped", m->lapped);
+        strom_ssim_write_u64(&w, "spins", m->spins);
+        strom_ssim_write_u64(&w, "spin_hits", m->spin_hits);
+        strom_ssim_write_u64(&w, "spin_hit_ns", m->spin_hit_ns);
         (void)strom_ssim_writer_end(&w);
     }
     return w.bytes_used;

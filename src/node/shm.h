@@ -123,7 +123,12 @@ struct node_gateway_counters {
      */
     uint32_t durable_wanted;
     uint32_t pad32;
-    uint8_t pad[NODE_COUNTERS_BYTES - 17 * 8];
+    /* The wait for an ack-1 answer by polling the node log (gateway.c, gw_spin): polls begun,
+     * those that saw the node log move, and the time those took in all (ns). */
+    uint64_t spins;
+    uint64_t spin_hits;
+    uint64_t spin_hit_ns;
+    uint8_t pad[NODE_COUNTERS_BYTES - 20 * 8];
 };
 
 /* Written by the supervisor. */

@@ -27,6 +27,7 @@ static char dir[64];
 static bool commit_held;             /* pump leaves the commit out: nothing becomes durable */
 static uint64_t commit_now_ns;       /* the clock pump gives the commit; 0: the monotonic clock */
 static enum node_fsync fsync_policy; /* the node's --fsync (setup: the default) */
+static bool send_unpumped;           /* send_bytes leaves the node alone (no pump) */
 
 static void start(uint32_t connections_max, uint32_t inflight_max) {
     io_linux_init(&io);
@@ -57,6 +58,7 @@ static void start(uint32_t connections_max, uint32_t inflight_max) {
 }
 
 static void setup(void) {
+    send_unpumped = false;
     commit_held = false;
     commit_now_ns = 0;
     fsync_policy = 0;
@@ -107,7 +109,9 @@ static void send_bytes(int fd, const void *buf, size_t len) {
         strom_err err = io_sock_send(&io, fd, &iov, 1, &sent);
         cr_assert(err == STROM_OK || err == STROM_ERR_AGAIN);
         done += sent;
-        pump(1);
+        if (!send_unpumped) {
+            pump(1);
+        }
     }
 }
 
@@ -970,4 +974,106 @@ Test(inproc, a_sync_batch_wakes_a_lazy_commit) {
     cr_assert(!commit_event_signalled(), "an awake commit is not signalled");
     commit_held = false;
     cr_assert_eq(expect_append_answer(fd, 3).base_offset, 1);
+}
+
+/* --- the wait for an ack-1 answer by polling (gw_spin) --------------------------------------- */
+
+static struct io_vtable spin_vt; /* the Linux io with the clock below */
+static const struct io_vtable *linux_vt;
+static bool spin_sequencer_armed; /* the next clock read runs a sequencer turn (once) */
+
+/* The gateway's clock, read while it polls: runs the sequencer there once when armed, as a
+ * sequencer on the other core would answer while the gateway polls. */
+static uint64_t spin_clock(struct io *x) {
+    if (spin_sequencer_armed) {
+        spin_sequencer_armed = false;
+        sequencer_turn(&seq, io_clock_realtime_ns(x));
+    }
+    return linux_vt->clock_monotonic_ns(x);
+}
+
+/* A connection that said hello and created /d, then the io above for every role. */
+static int spin_setup(void) {
+    int fd = connect_and_create_d();
+    pump(5);
+    linux_vt = io.vt;
+    spin_vt = *io.vt;
+    spin_vt.clock_monotonic_ns = spin_clock;
+    spin_sequencer_armed = false;
+    io.vt = &spin_vt;
+    return fd;
+}
+
+/* Sends an ack-1 append of one message to /d; the gateway posts it and the sequencer has not run.
+ */
+static void post_ack_1(int fd, uint64_t id) {
+    send_unpumped = true;
+    append(fd, id, "/d", 1, false, 0, 0);
+    send_unpumped = false;
+    gateway_turn(&gw, 0);
+    cr_assert_eq(gw.pending.len, 1, "the request waits for the sequencer");
+}
+
+Test(inproc, the_gateway_polls_for_an_ack_1_answer_before_it_sleeps) {
+    int fd = spin_setup();
+    post_ack_1(fd, 2);
+    spin_sequencer_armed = true; /* the sequencer answers while the gateway polls */
+    cr_assert_eq(gateway_next_timeout(&gw), 0, "the answer came: no sleep");
+    cr_assert(!spin_sequencer_armed);
+    cr_assert_eq(gw.counters->spins, 1);
+    cr_assert_eq(gw.counters->spin_hits, 1);
+    gateway_turn(&gw, 0); /* reads the node log, sends the answer */
+    cr_assert_eq(gw.pending.len, 0);
+    struct proto_append_answer a = expect_append_answer(fd, 2);
+    cr_assert_eq(a.error, 0);
+    cr_assert_eq(a.count, 1);
+    /* strom stat counts them. */
+    send_frame(fd, PROTO_STAT, 3, NULL);
+    struct proto_frame f;
+    cr_assert(recv_frame(fd, &f));
+    cr_assert_eq(f.header.type, PROTO_STAT_ANSWER);
+    const char *t = f.body.stat_answer.text;
+    size_t n = f.body.stat_answer.text_len;
+    cr_assert(memmem(t, n, " spins:1 ", 9) != NULL, "%.*s", (int)n, t);
+    cr_assert(memmem(t, n, "spin_hits:1", 11) != NULL);
+    io.vt = linux_vt;
+}
+
+/* A poll that sees nothing makes the next sleeps skip polling, 1, 3, 7 ... of them. */
+Test(inproc, a_poll_that_sees_no_answer_makes_the_next_ones_skip) {
+    int fd = spin_setup();
+    uint64_t spins_seen[5];
+    for (uint64_t i = 0; i < 5; i++) {
+        post_ack_1(fd, 2 + i);
+        cr_assert_gt(gateway_next_timeout(&gw), 0, "no answer: the gateway sleeps");
+        spins_seen[i] = gw.counters->spins;
+        pump(1);
+        cr_assert_eq(expect_append_answer(fd, 2 + i).error, 0);
+    }
+    /* Misses at the 1st and 2nd sleeps, then 1 skipped, a miss, then 3 skipped. */
+    cr_assert_eq(spins_seen[0], 1);
+    cr_assert_eq(spins_seen[1], 2);
+    cr_assert_eq(spins_seen[2], 2);
+    cr_assert_eq(spins_seen[3], 3);
+    cr_assert_eq(spins_seen[4], 3);
+    cr_assert_eq(gw.counters->spin_hits, 0);
+    io.vt = linux_vt;
+}
+
+/* No polling for a sync append: its answer waits for a disk anyway. */
+Test(inproc, no_polling_for_a_sync_append) {
+    int fd = spin_setup();
+    send_unpumped = true;
+    append(fd, 3, "/d", 1, true, 0, 0);
+    send_unpumped = false;
+    gateway_turn(&gw, 0);
+    cr_assert_eq(gw.pending.len, 1);
+    spin_sequencer_armed = true;
+    (void)gateway_next_timeout(&gw);
+    cr_assert(spin_sequencer_armed, "no polling for a sync append");
+    cr_assert_eq(gw.counters->spins, 0);
+    spin_sequencer_armed = false;
+    pump(2);
+    cr_assert_eq(expect_append_answer(fd, 3).error, 0);
+    io.vt = linux_vt;
 }
