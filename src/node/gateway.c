@@ -751,27 +751,27 @@ static bool gw_spin(struct gateway *gw) {
     if (p == NULL || p->sync || gw->stopping) {
         return false;
     }
+    bool news = false;
     if (gw->spin_skip > 0) {
         gw->spin_skip--;
-        return false;
-    }
-    uint64_t start = io_clock_monotonic_ns(gw->io);
-    uint64_t took = 0;
-    bool news = false;
-    for (uint32_t i = 0; i < GW_SPIN_POLLS_MAX && !news && took < GW_SPIN_NS; i++) {
-        news = ring_tail(&gw->log_head.ring) > gw->log_head.cursor;
-        took = io_clock_monotonic_ns(gw->io) - start;
-    }
-    gw->counters->spins++;
-    if (news) {
-        gw->counters->spin_hits++;
-        gw->counters->spin_hit_ns += took;
-        gw->spin_backoff = 0;
     } else {
-        gw->spin_skip = gw->spin_backoff;
-        gw->spin_backoff = gw->spin_backoff * 2 + 1;
-        gw->spin_backoff =
-            gw->spin_backoff < GW_SPIN_SKIP_MAX ? gw->spin_backoff : GW_SPIN_SKIP_MAX;
+        uint64_t start = io_clock_monotonic_ns(gw->io);
+        uint64_t took = 0;
+        for (uint32_t i = 0; i < GW_SPIN_POLLS_MAX && !news && took < GW_SPIN_NS; i++) {
+            news = ring_tail(&gw->log_head.ring) > gw->log_head.cursor;
+            took = io_clock_monotonic_ns(gw->io) - start;
+        }
+        gw->counters->spins++;
+        if (news) {
+            gw->counters->spin_hits++;
+            gw->counters->spin_hit_ns += took;
+            gw->spin_backoff = 0;
+        } else {
+            gw->spin_skip = gw->spin_backoff;
+            gw->spin_backoff = gw->spin_backoff * 2 + 1;
+            gw->spin_backoff =
+                gw->spin_backoff < GW_SPIN_SKIP_MAX ? gw->spin_backoff : GW_SPIN_SKIP_MAX;
+        }
     }
     strom_assert(gw->spin_skip <= GW_SPIN_SKIP_MAX && gw->spin_backoff <= GW_SPIN_SKIP_MAX);
     return news;
