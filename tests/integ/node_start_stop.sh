@@ -4,6 +4,8 @@
 # code 0 and leaves no process behind; then starts again on the same directory, and a SIGINT
 # stops it the same way.
 set -uo pipefail
+# shellcheck source=lib/stop.sh
+source "$(dirname "$0")/lib/stop.sh"
 cd "$(dirname "$0")/../.."
 STROM=${STROM:-build/strom}
 work=$(mktemp -d)
@@ -53,14 +55,7 @@ stop() {
     waited=$((waited + 1))
     [ $waited -le 100 ] || fail "node still running 5 s after SIG$1"
   done
-  wait "$node_pid"
-  local rc=$?
-  node_pid=""
-  [ $rc -eq 0 ] || fail "exit code $rc after SIG$1"
-  for c in $children; do
-    kill -0 "$c" 2>/dev/null && fail "child $c still running after the node exited"
-  done
-  grep -q '^strom.node.stopped .*clean:true' "$work/log" || fail "no clean stop line"
+  node_reaped "$1" "$work/log" "$children"
   echo "stopped by SIG$1 in $((SECONDS - t0)) s, exit 0, children gone: $children"
 }
 

@@ -5,6 +5,8 @@
 # with exit code 0, a strom.node.stopped clean:true line and no process left; and every message
 # appended and acked between those stops is still there after the last restart. The durations are
 # printed, not asserted (the machine is shared).
+# shellcheck source=lib/stop.sh
+source "$(dirname "$0")/lib/stop.sh"
 # shellcheck source=lib/client.sh
 source "$(dirname "$0")/lib/client.sh"
 
@@ -31,14 +33,7 @@ stop() {
     sleep 0.05
   done
   kill -0 "$node_pid" 2>/dev/null && fail "node still running 60 s after SIG$1"
-  wait "$node_pid"
-  local rc=$?
-  node_pid=""
-  [ $rc -eq 0 ] || fail "exit code $rc after SIG$1"
-  for c in $children; do
-    kill -0 "$c" 2>/dev/null && fail "child $c still running after the node exited"
-  done
-  grep -q '^strom.node.stopped .*clean:true' "$work/node.log" || fail "no clean stop line after SIG$1"
+  node_reaped "$1" "$work/node.log" "$children"
   local ready=no
   grep -q '^strom.node.ready ' "$work/node.log" && ready=yes
   echo "SIG$1 $2: stopped in $(($(ms) - t0)) ms, exit 0, clean, was ready: $ready"
